@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, one direction of dependencies:
+// C shims -> VQEngine (tensors, autodiff, kernels) -> VQLayers (layers, optimisers) -> VQModels
+// -> (checkpoints, tokenizer, codec, training, bench) -> the `vqcodec` command.
+let package = Package(
+    name: "vqcodec",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vqcodec", targets: ["vqcodec"]),
+        .library(name: "VQEngine", targets: ["VQEngine"]),
+        .library(name: "VQLayers", targets: ["VQLayers"]),
+        .library(name: "VQModels", targets: ["VQModels"]),
+        .library(name: "VQCheckpoint", targets: ["VQCheckpoint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; SwiftPM prints the apt hint when one is missing.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+
+        .target(name: "VQEngine", dependencies: ["COpenBLAS"]),
+        .target(name: "VQLayers", dependencies: ["VQEngine"]),
+        .target(name: "VQModels", dependencies: ["VQLayers"]),
+        .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
+        .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
+        .executableTarget(
+            name: "vqcodec",
+            dependencies: [
+                "VQBench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "SystemLibraryTests", dependencies: ["CHDF5", "CZstd", "COpenBLAS", "CPNG"]),
+        .testTarget(name: "VQEngineTests", dependencies: ["VQEngine", "VQCheckpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VQLayersTests", dependencies: ["VQLayers"]),
+        .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

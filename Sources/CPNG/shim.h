@@ -1,0 +1,12 @@
+#pragma once
+#include <png.h>
+
+// Function-like macros and some constants of the simplified API do not import into Swift.
+static const png_uint_32 vq_png_format_gray = PNG_FORMAT_GRAY;
+static const png_uint_32 vq_png_format_ga = PNG_FORMAT_GA;
+static const png_uint_32 vq_png_format_rgb = PNG_FORMAT_RGB;
+static const png_uint_32 vq_png_format_rgba = PNG_FORMAT_RGBA;
+static const int vq_png_image_version = PNG_IMAGE_VERSION;
+
+static inline int vq_png_image_failed(png_imagep image) { return PNG_IMAGE_FAILED(*image); }
+static inline png_uint_32 vq_png_image_channels(png_uint_32 format) { return PNG_IMAGE_PIXEL_CHANNELS(format); }

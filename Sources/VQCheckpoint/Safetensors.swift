@@ -1,0 +1,153 @@
+import Foundation
+
+/// Errors reading a safetensors file: each says what was expected and what was found.
+public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
+    case truncated(expectedAtLeast: Int, found: Int)
+    case headerTooLarge(Int)
+    case malformedHeader(String)
+    case unsupportedDType(name: String, dtype: String)
+    case badOffsets(name: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .truncated(expected, found):
+            return "safetensors: file is truncated: expected at least \(expected) bytes, found \(found). Re-export or re-download the file."
+        case let .headerTooLarge(size):
+            return "safetensors: header length \(size) exceeds the 100 MB limit of the format; this is not a safetensors file or it is corrupt."
+        case let .malformedHeader(detail):
+            return "safetensors: the JSON header is malformed: \(detail)."
+        case let .unsupportedDType(name, dtype):
+            return "safetensors: tensor '\(name)' has dtype \(dtype); supported are F32, F16, BF16, F64, I64, I32, U8."
+        case let .badOffsets(name, detail):
+            return "safetensors: tensor '\(name)' has invalid data_offsets: \(detail)."
+        }
+    }
+}
+
+/// One tensor as stored in a safetensors file.
+public struct StoredTensor: Sendable, Equatable {
+    public var dtype: String
+    public var shape: [Int]
+    /// The raw little-endian bytes.
+    public var bytes: Data
+
+    public init(dtype: String, shape: [Int], bytes: Data) {
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
+    /// The values widened to Float (F32, F16, BF16, F64, I64, I32, U8).
+    public func floats() throws -> [Float] {
+        let n = shape.reduce(1, *)
+        return bytes.withUnsafeBytes { raw -> [Float] in
+            switch dtype {
+            case "F32": return (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
+            case "F64": return (0..<n).map { Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian)) }
+            case "F16": return (0..<n).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian)) }
+            case "BF16": return (0..<n).map { Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self).littleEndian) << 16) }
+            case "I64": return (0..<n).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+            case "I32": return (0..<n).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            case "U8": return (0..<n).map { Float(raw[$0]) }
+            default: return []
+            }
+        }
+    }
+
+    /// Integer values (I64, I32, U8), e.g. class indices.
+    public func integers() throws -> [Int] {
+        let n = shape.reduce(1, *)
+        return bytes.withUnsafeBytes { raw -> [Int] in
+            switch dtype {
+            case "I64": return (0..<n).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+            case "I32": return (0..<n).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
+            case "U8": return (0..<n).map { Int(raw[$0]) }
+            default: return []
+            }
+        }
+    }
+}
+
+/// The contents of a safetensors file: tensors by name and the `__metadata__` string map.
+public struct SafetensorsFile: Sendable {
+    public var tensors: [String: StoredTensor]
+    public var metadata: [String: String]
+
+    static let elementSizes = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "U8": 1]
+
+    /// Parses and validates `data` per the safetensors spec: 8-byte little-endian header length, a JSON
+    /// header of {name: {dtype, shape, data_offsets}} plus optional `__metadata__`, then the byte buffer.
+    /// Offsets must lie in the buffer, match dtype x shape, not overlap, and cover the buffer entirely.
+    public init(data: Data) throws {
+        guard data.count >= 8 else { throw SafetensorsError.truncated(expectedAtLeast: 8, found: data.count) }
+        let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= 100_000_000 else { throw SafetensorsError.headerTooLarge(Int(clamping: headerLength)) }
+        let headerEnd = 8 + Int(headerLength)
+        guard data.count >= headerEnd else { throw SafetensorsError.truncated(expectedAtLeast: headerEnd, found: data.count) }
+        let headerBytes = data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd)
+        guard let json = try? JSONSerialization.jsonObject(with: headerBytes), let header = json as? [String: Any] else {
+            throw SafetensorsError.malformedHeader("not a JSON object")
+        }
+        let buffer = data.subdata(in: data.startIndex + headerEnd ..< data.endIndex)
+        var tensors: [String: StoredTensor] = [:]
+        var metadata: [String: String] = [:]
+        var ranges: [(Int, Int, String)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let map = value as? [String: Any] else { throw SafetensorsError.malformedHeader("__metadata__ is not an object") }
+                for (k, v) in map {
+                    guard let s = v as? String else { throw SafetensorsError.malformedHeader("__metadata__ value for '\(k)' is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let shapeValues = entry["shape"] as? [Any], let offsetValues = entry["data_offsets"] as? [Any],
+                  offsetValues.count == 2 else {
+                throw SafetensorsError.malformedHeader("entry '\(name)' needs dtype, shape and two data_offsets")
+            }
+            guard let elementSize = Self.elementSizes[dtype] else { throw SafetensorsError.unsupportedDType(name: name, dtype: dtype) }
+            let shape = try shapeValues.map { v -> Int in
+                guard let n = (v as? NSNumber)?.intValue, n >= 0, n <= 1 << 40 else {
+                    throw SafetensorsError.malformedHeader("entry '\(name)' has an invalid shape")
+                }
+                return n
+            }
+            let offsets = try offsetValues.map { v -> Int in
+                guard let n = (v as? NSNumber)?.intValue, n >= 0 else { throw SafetensorsError.badOffsets(name: name, detail: "negative or not a number") }
+                return n
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, count <= Int.max / elementSize else { throw SafetensorsError.badOffsets(name: name, detail: "shape \(shape) is too large") }
+            guard offsets[0] <= offsets[1], offsets[1] <= buffer.count else {
+                throw SafetensorsError.badOffsets(name: name, detail: "[\(offsets[0]), \(offsets[1])] lies outside the \(buffer.count)-byte buffer")
+            }
+            guard offsets[1] - offsets[0] == count * elementSize else {
+                throw SafetensorsError.badOffsets(name: name, detail: "span of \(offsets[1] - offsets[0]) bytes, but \(dtype) \(shape) needs \(count * elementSize)")
+            }
+            ranges.append((offsets[0], offsets[1], name))
+            tensors[name] = StoredTensor(dtype: dtype, shape: shape,
+                                         bytes: buffer.subdata(in: buffer.startIndex + offsets[0] ..< buffer.startIndex + offsets[1]))
+        }
+        ranges.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var position = 0
+        for (start, end, name) in ranges {
+            guard start == position else {
+                throw SafetensorsError.badOffsets(name: name, detail: start < position ? "overlaps the previous tensor" : "leaves a gap before it")
+            }
+            position = end
+        }
+        guard position == buffer.count else {
+            throw SafetensorsError.badOffsets(name: ranges.last?.2 ?? "(none)", detail: "the buffer has \(buffer.count - position) bytes after the last tensor")
+        }
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    public init(contentsOf url: URL) throws {
+        try self.init(data: try Data(contentsOf: url))
+    }
+}

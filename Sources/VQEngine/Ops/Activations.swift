@@ -1,0 +1,85 @@
+import Foundation
+
+/// Elementwise functions. Each derivative is written in terms of the input x and the output y, so one
+/// helper records them all.
+private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
+                   derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+    var out = [Float](repeating: 0, count: x.count)
+    x.data.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            for i in 0..<dst.count { dst[i] = forward(src[i]) }
+        }
+    }
+    return Tensor.recorded(name, shape: x.shape, data: out, inputs: [x]) { result in
+        let g = result.grad!
+        x.accumulateInPlace { gx in
+            x.data.withUnsafeBufferPointer { xs in
+                out.withUnsafeBufferPointer { ys in
+                    for i in 0..<gx.count { gx[i] += g[i] * derivative(xs[i], ys[i]) }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always) private func logistic(_ v: Float) -> Float { 1 / (1 + Foundation.exp(-v)) }
+
+extension Tensor {
+    /// max(x, 0); the gradient at 0 is 0, as in PyTorch.
+    public func relu() -> Tensor {
+        unary("relu", self, forward: { Swift.max($0, 0) }, derivative: { _, y in y > 0 ? 1 : 0 })
+    }
+
+    /// x for x > 0, slope * x otherwise (PyTorch's default slope 0.01).
+    public func leakyRelu(slope: Float = 0.01) -> Tensor {
+        unary("leaky_relu", self, forward: { $0 > 0 ? $0 : $0 * slope }, derivative: { x, _ in x > 0 ? 1 : slope })
+    }
+
+    public func sigmoid() -> Tensor {
+        unary("sigmoid", self, forward: logistic, derivative: { _, y in y * (1 - y) })
+    }
+
+    public func tanh() -> Tensor {
+        unary("tanh", self, forward: { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y })
+    }
+
+    /// Exact GELU: x * Phi(x) with the Gaussian CDF through erf (PyTorch's default, not the tanh form).
+    public func gelu() -> Tensor {
+        unary("gelu", self, forward: { 0.5 * $0 * (1 + Foundation.erf($0 * 0.70710678118654752)) },
+              derivative: { x, _ in
+                  let cdf = 0.5 * (1 + Foundation.erf(x * 0.70710678118654752))
+                  let pdf = Foundation.exp(-0.5 * x * x) * 0.39894228040143268
+                  return cdf + x * pdf
+              })
+    }
+
+    /// x * sigmoid(x).
+    public func silu() -> Tensor {
+        unary("silu", self, forward: { $0 * logistic($0) }, derivative: { x, _ in
+            let s = logistic(x)
+            return s * (1 + x * (1 - s))
+        })
+    }
+
+    /// log(1 + e^x), linear above 20 as PyTorch's default threshold.
+    public func softplus() -> Tensor {
+        unary("softplus", self, forward: { $0 > 20 ? $0 : Foundation.log1p(Foundation.exp($0)) },
+              derivative: { x, _ in x > 20 ? 1 : logistic(x) })
+    }
+
+    public func exp() -> Tensor {
+        unary("exp", self, forward: { Foundation.exp($0) }, derivative: { _, y in y })
+    }
+
+    public func log() -> Tensor {
+        unary("log", self, forward: { Foundation.log($0) }, derivative: { x, _ in 1 / x })
+    }
+
+    public func sqrt() -> Tensor {
+        unary("sqrt", self, forward: { Foundation.sqrt($0) }, derivative: { _, y in 0.5 / y })
+    }
+
+    public func abs() -> Tensor {
+        unary("abs", self, forward: { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) })
+    }
+}
