@@ -1,0 +1,69 @@
+import VQEngine
+import VQLayers
+
+/// The reference convolutional VQ-VAE for 28x28 MNIST: two stride-2 convolutions and one 3x3 down to a
+/// 7x7 grid of 64-D vectors, a 512-code quantiser, and the mirror image in transposed convolutions.
+public final class ConvVQVAE: ConfigurableModel {
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var channels = 1
+        public var hiddenChannels = 32
+        public var latentChannels = 64
+        public var codes = 512
+        public var commitmentWeight: Float = 0.25
+        public init(channels: Int = 1, hiddenChannels: Int = 32, latentChannels: Int = 64, codes: Int = 512,
+                    commitmentWeight: Float = 0.25) {
+            self.channels = channels
+            self.hiddenChannels = hiddenChannels
+            self.latentChannels = latentChannels
+            self.codes = codes
+            self.commitmentWeight = commitmentWeight
+        }
+    }
+
+    public static let kind = "conv-vqvae"
+    public let configuration: Configuration
+    public let enc1, enc2, enc3: Conv2d
+    public let vq: VectorQuantizer
+    public let dec1, dec2, dec3: ConvTranspose2d
+
+    public init(configuration: Configuration = .init(), rng: inout RandomGenerator) {
+        self.configuration = configuration
+        let c = configuration
+        enc1 = Conv2d(c.channels, c.hiddenChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
+        enc2 = Conv2d(c.hiddenChannels, c.latentChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
+        enc3 = Conv2d(c.latentChannels, c.latentChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
+        vq = VectorQuantizer(codes: c.codes, dimension: c.latentChannels, rng: &rng)
+        dec1 = ConvTranspose2d(c.latentChannels, c.latentChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
+        dec2 = ConvTranspose2d(c.latentChannels, c.hiddenChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
+        dec3 = ConvTranspose2d(c.hiddenChannels, c.channels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("enc1", enc1) + prefixed("enc2", enc2) + prefixed("enc3", enc3) + prefixed("vq", vq)
+            + prefixed("dec1", dec1) + prefixed("dec2", dec2) + prefixed("dec3", dec3)
+    }
+
+    /// z_e for images [B, C, H, W] in [0, 1]: [B, latentChannels, H/4, W/4].
+    public func encode(_ x: Tensor) -> Tensor { enc3(enc2(enc1(x).relu()).relu()) }
+
+    /// Images (probabilities in [0, 1]) from quantised latents.
+    public func decode(_ z: Tensor) -> Tensor { dec3(dec2(dec1(z).relu()).relu()).sigmoid() }
+
+    public struct Output {
+        public let reconstruction: Tensor
+        public let indices: [Int]
+        public let loss: LossTerms
+    }
+
+    /// Reconstruction and loss: mse(x_hat, x) + codebook + beta * commitment.
+    /// Terms: "reconstruction", "codebook", "commitment".
+    public func callAsFunction(_ x: Tensor) -> Output {
+        let quantized = vq(encode(x))
+        let reconstruction = decode(quantized.quantized)
+        let mse = mseLoss(reconstruction, x)
+        let total = mse + quantized.codebookLoss + quantized.commitmentLoss * configuration.commitmentWeight
+        return Output(reconstruction: reconstruction, indices: quantized.indices,
+                      loss: LossTerms(total: total, terms: [("reconstruction", mse), ("codebook", quantized.codebookLoss),
+                                                            ("commitment", quantized.commitmentLoss)]))
+    }
+}
