@@ -10,3 +10,5 @@ static const int vq_png_image_version = PNG_IMAGE_VERSION;
 
 static inline int vq_png_image_failed(png_imagep image) { return PNG_IMAGE_FAILED(*image); }
 static inline png_uint_32 vq_png_image_channels(png_uint_32 format) { return PNG_IMAGE_PIXEL_CHANNELS(format); }
+// The reason for the last failure (or warning), as a C string; `message` imports as a tuple of 64 CChars.
+static inline const char *vq_png_image_message(const png_image *image) { return image->message; }
