@@ -24,7 +24,9 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
 
-        .target(name: "VQEngine", dependencies: ["COpenBLAS"]),
+        .systemLibrary(name: "CPlatform"),
+
+        .target(name: "VQEngine", dependencies: ["COpenBLAS", "CPlatform"]),
         .target(name: "VQLayers", dependencies: ["VQEngine"]),
         .target(name: "VQModels", dependencies: ["VQLayers"]),
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
@@ -33,6 +35,7 @@ let package = Package(
             name: "vqcodec",
             dependencies: [
                 "VQBench",
+                "VQEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

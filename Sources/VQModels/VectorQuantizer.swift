@@ -32,13 +32,7 @@ public final class VectorQuantizer: Layer {
 
     /// Indices of the nearest codes for vectors [N, D].
     public func nearestCodes(_ vectors: Tensor) -> [Int] {
-        Autograd.withoutRecording {
-            let v = vectors.detached()
-            let e = codebook.detached()
-            let distances = v.squared().sum(axis: 1, keepDims: true) - 2 * v.matmul(e, transposeOther: true)
-                + e.squared().sum(axis: 1)
-            return distances.argmin(axis: 1)
-        }
+        vectors.nearestRows(in: codebook)
     }
 
     /// Codebook rows for `indices`, as NCHW [B, D, H, W].

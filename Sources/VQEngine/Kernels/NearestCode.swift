@@ -1,0 +1,59 @@
+/// For each of `count` vectors of size `dimension`, the index of the nearest of `codes` codebook rows by
+/// squared distance, computed as PyTorch's reference does, (||z||^2 - 2 z.e) + ||e||^2, with ties going to
+/// the lowest index. One GEMM gives all dot products (alpha = -2 is exact); rows are then scanned in blocks
+/// so the distance matrix never exists whole.
+func nearestCodeIndices(vectors: UnsafePointer<Float>, count: Int, codebook: UnsafePointer<Float>, codes: Int,
+                        dimension: Int) -> [Int] {
+    var codeNorms = [Float](repeating: 0, count: codes)
+    for c in 0..<codes {
+        var s: Float = 0
+        for d in 0..<dimension { let v = codebook[c * dimension + d]; s += v * v }
+        codeNorms[c] = s
+    }
+    var result = [Int](repeating: 0, count: count)
+    let blockRows = Swift.max(1, Swift.min(count, 16_384 / Swift.max(codes, 1) * 16))
+    result.withUnsafeMutableBufferPointer { out in
+        codeNorms.withUnsafeBufferPointer { norms in
+            parallelRanges((count + blockRows - 1) / blockRows, minimumPerThread: 1) { blocks in
+                var scores = [Float](repeating: 0, count: blockRows * codes)
+                scores.withUnsafeMutableBufferPointer { s in
+                    for block in blocks {
+                        let start = block * blockRows, rows = Swift.min(blockRows, count - start)
+                        gemm(transposeA: false, transposeB: true, m: rows, n: codes, k: dimension, alpha: -2,
+                             a: vectors + start * dimension, lda: dimension, b: codebook, ldb: dimension,
+                             beta: 0, c: s.baseAddress!, ldc: codes)
+                        for r in 0..<rows {
+                            let z = vectors + (start + r) * dimension
+                            var zz: Float = 0
+                            for d in 0..<dimension { zz += z[d] * z[d] }
+                            let row = s.baseAddress! + r * codes
+                            var best = (zz + row[0]) + norms[0], index = 0
+                            for c in 1..<codes {
+                                let distance = (zz + row[c]) + norms[c]
+                                if distance < best { best = distance; index = c }
+                            }
+                            out[start + r] = index
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return result
+}
+
+extension Tensor {
+    /// For rows [N, D] of this tensor, the index of the nearest row of `codebook` [K, D] (squared Euclidean
+    /// distance, ties to the lowest index). Records nothing on the tape.
+    public func nearestRows(in codebook: Tensor) -> [Int] {
+        precondition(rank == 2 && codebook.rank == 2 && shape[1] == codebook.shape[1],
+                     shapeMismatchMessage("nearest_rows", shape, codebook.shape, "needs [N, D] and [K, D]"))
+        precondition(codebook.shape[0] > 0, "nearest_rows: the codebook is empty")
+        return data.withUnsafeBufferPointer { v in
+            codebook.data.withUnsafeBufferPointer { e in
+                nearestCodeIndices(vectors: v.baseAddress!, count: shape[0], codebook: e.baseAddress!,
+                                   codes: codebook.shape[0], dimension: shape[1])
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import VQEngine
+
+@main
+struct VQCodec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vqcodec",
+        abstract: "Train VAEs and VQ-VAE image tokenizers on the CPU, keep them in HDF5 checkpoints, and compress images to tokens.",
+        discussion: """
+        Exit codes: 0 success; 1 failure or (for diff/verify) a difference or corruption was found; \
+        2 bad usage or unreadable input.
+        """,
+        subcommands: [BenchCommand.self]
+    )
+
+    static func main() {
+        AllocatorTuning.keepLargeBlocksForReuse()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            // Usage errors exit with 2 (documented above) rather than ArgumentParser's 64.
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
+}
