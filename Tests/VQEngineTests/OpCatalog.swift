@@ -141,6 +141,12 @@ enum OpCatalog {
         case "stop_gradient_mul": return [x[0].stopGradient() * x[1]]
         case "stop_gradient_self": return [x[0] * x[0].stopGradient()]
 
+        // Composites: a tensor used several times, so gradients from several consumers must add up on the tape.
+        case "self_matmul": return [x[0].matmul(x[0], transposeOther: true)]
+        case "diamond":
+            let a = x[0].tanh()
+            return [a * a + a.matmul(x[1])]
+
         default:
             throw OpCatalogError(description: "unknown op '\(op)'")
         }
@@ -181,11 +187,13 @@ struct Discrepancy: CustomStringConvertible {
     var worstIndex: Int
     var actual: Double
     var expected: Double
+    var shape: [Int]
     var description: String {
-        "rel err \(String(format: "%.3g", relativeError)) at element \(worstIndex): engine \(actual), reference \(expected)"
+        "rel err \(String(format: "%.3g", relativeError)) at element \(coordinates(of: worstIndex, in: shape)) of shape \(shape): engine \(actual), reference \(expected)"
     }
 
-    init(actual a: [Float], expected b: [Float]) {
+    init(actual a: [Float], expected b: [Float], shape: [Int]) {
+        self.shape = shape
         precondition(a.count == b.count, "Discrepancy: \(a.count) against \(b.count) elements")
         var scale = 1e-3
         for v in b { scale = Swift.max(scale, Swift.abs(Double(v))) }
@@ -201,4 +209,15 @@ struct Discrepancy: CustomStringConvertible {
         actual = a.isEmpty ? 0 : Double(a[index])
         expected = b.isEmpty ? 0 : Double(b[index])
     }
+}
+
+/// The multi-index of flat row-major position `index` in `shape`, for messages.
+func coordinates(of index: Int, in shape: [Int]) -> [Int] {
+    var rest = index
+    var result = [Int](repeating: 0, count: shape.count)
+    for axis in stride(from: shape.count - 1, through: 0, by: -1) where shape[axis] > 0 {
+        result[axis] = rest % shape[axis]
+        rest /= shape[axis]
+    }
+    return result
 }

@@ -64,7 +64,7 @@ struct OpFixtureTests {
         let families = Set(try OpFixtures.caseNames.map { try OpFixtures.describe($0).family })
         for family in ["arithmetic", "matmul", "linear", "conv2d", "conv_transpose2d", "activation", "reduction", "shape",
                        "upsample", "embedding", "argminmax", "softmax", "causal", "layer_norm", "group_norm", "loss",
-                       "stop_gradient"] {
+                       "stop_gradient", "composite"] {
             #expect(families.contains(family), "no fixture case for family \(family)")
         }
     }
@@ -94,7 +94,7 @@ struct OpFixtureTests {
                 Issue.record("\(name): \(label) has \(a.count) elements, PyTorch \(expected.count)")
                 return
             }
-            let d = Discrepancy(actual: a, expected: expected)
+            let d = Discrepancy(actual: a, expected: expected, shape: shape)
             if d.relativeError > worst.0 { worst = (d.relativeError, label) }
             #expect(d.relativeError <= OpFixtures.tolerance, "\(name) [\(info.op)] \(label): \(d)")
         }

@@ -157,6 +157,7 @@ def build(b: Builder):
     b.add("linear_bias", "linear", "linear", [b.normal(2, 3, 4), b.normal(5, 4), b.normal(5)], F.linear)
     b.add("linear_nobias", "linear", "linear", [b.normal(2, 3, 4), b.normal(5, 4)], F.linear)
     b.add("linear_2d", "linear", "linear", [b.normal(6, 7), b.normal(3, 7), b.normal(3)], F.linear)
+    b.add("linear_1d", "linear", "linear", [b.normal(4), b.normal(3, 4), b.normal(3)], F.linear)
 
     # --- Convolutions -----------------------------------------------------------------------------------------
     for name, x, w, bias, s, p in [
@@ -168,6 +169,12 @@ def build(b: Builder):
         ("conv2d_k1s1p0", (2, 4, 3, 3), (5, 4, 1, 1), True, 1, 0),
         ("conv2d_k2x3_nobias", (2, 2, 6, 5), (3, 2, 2, 3), False, 1, 1),
         ("conv2d_k4s4p0_nobias", (1, 2, 8, 8), (3, 2, 4, 4), False, 4, 0),
+        ("conv2d_k3s2p0_unused_row", (1, 2, 6, 6), (2, 2, 3, 3), True, 2, 0),  # last row/column never read
+        ("conv2d_k1s1p1", (1, 2, 3, 4), (2, 2, 1, 1), True, 1, 1),  # border outputs see only padding
+        ("conv2d_k1s2p1", (1, 2, 5, 4), (2, 2, 1, 1), True, 2, 1),
+        ("conv2d_k3s1p2", (1, 2, 4, 3), (2, 2, 3, 3), True, 1, 2),
+        # Big enough that im2col, col2im and the layout changes split their work across threads.
+        ("conv2d_large_parallel", (2, 8, 32, 32), (8, 8, 3, 3), True, 1, 1),
     ]:
         inputs = [b.normal(*x), b.normal(*w, std=0.3)] + ([b.normal(w[0])] if bias else [])
         b.add(name, "conv2d", "conv2d", inputs,
@@ -181,6 +188,8 @@ def build(b: Builder):
         ("convt_k3s2p0_op1_nonsquare", (1, 3, 3, 4), (3, 2, 3, 3), True, 2, 0, 1),
         ("convt_k1s1p0_nobias", (2, 4, 3, 3), (4, 3, 1, 1), False, 1, 0, 0),
         ("convt_k2x3s2p0_nobias", (1, 2, 3, 3), (2, 2, 2, 3), False, 2, 0, 0),
+        ("convt_k3s1p2", (1, 2, 5, 4), (2, 3, 3, 3), True, 1, 2, 0),
+        ("convt_large_parallel", (2, 8, 16, 16), (8, 8, 4, 4), True, 2, 1, 0),
     ]:
         inputs = [b.normal(*x), b.normal(*w, std=0.3)] + ([b.normal(w[1])] if bias else [])
         b.add(name, "conv_transpose2d", "conv_transpose2d", inputs,
@@ -322,6 +331,15 @@ def build(b: Builder):
     b.add("stop_gradient_mul", "stop_gradient", "stop_gradient_mul", [b.normal(3, 4), b.normal(3, 4)],
           lambda x, y: x.detach() * y)
     b.add("stop_gradient_self", "stop_gradient", "stop_gradient_self", [b.normal(3, 4)], lambda x: x * x.detach())
+
+    # --- Composites: one tensor used by several consumers, so gradients must add up on the tape -----------------
+    b.add("self_matmul", "composite", "self_matmul", [b.normal(2, 3, 4)], lambda x: x @ x.mT)
+
+    def diamond(x, w):
+        a = torch.tanh(x)
+        return a * a + a @ w
+
+    b.add("diamond", "composite", "diamond", [b.normal(3, 4), b.normal(4, 4)], diamond)
 
 
 def main():
