@@ -18,11 +18,14 @@ public struct BenchmarkResult: Codable, Sendable {
     public var unit: String
     /// Peak resident memory of the process so far, in MiB.
     public var peak_mib: Double
+    /// Median CPU time per step over all threads, in ms: on a shared machine it stays near the uncontended
+    /// cost while wall time (`ms`) grows with other load.
+    public var cpu_ms: Double
 
     public var line: String {
         let name = self.case.padding(toLength: 18, withPad: " ", startingAt: 0)
-        return String(format: "%@ threads=%d batch=%-4d %10.1f %@/s %9.2f ms/step %7.1f GFLOP/s  peak %.0f MiB",
-                      name, threads, batch, per_s, unit, ms, gflops, peak_mib)
+        return String(format: "%@ threads=%d batch=%-4d %10.1f %@/s %9.2f ms/step %7.1f GFLOP/s  cpu %.2f ms  peak %.0f MiB",
+                      name, threads, batch, per_s, unit, ms, gflops, cpu_ms, peak_mib)
     }
 }
 
@@ -31,6 +34,13 @@ public func peakResidentMiB() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+/// CPU time used by every thread of this process, in seconds.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
 /// The benchmark cases of `vqcodec bench`, mirrored for PyTorch by Tools/reference/bench_torch.py.
@@ -111,16 +121,22 @@ public enum BenchmarkSuite {
             return nil
         }
         for _ in 0..<warmup { step() }
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         for _ in 0..<max(1, steps) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
             step()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpuTimes.append(processCPUSeconds() - cpuStart)
         }
-        times.sort()
-        let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let median = Self.median(times)
         return BenchmarkResult(case: name, threads: threads, batch: batch, per_s: Double(batch) / median, ms: median * 1000,
-                               gflops: flopsPerStep / median / 1e9, unit: unit, peak_mib: peakResidentMiB())
+                               gflops: flopsPerStep / median / 1e9, unit: unit, peak_mib: peakResidentMiB(),
+                               cpu_ms: Self.median(cpuTimes) * 1000)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
     /// Multiply-adds of the encoder convolutions (the rest of the 8.63 M is the decoder and the codebook search).

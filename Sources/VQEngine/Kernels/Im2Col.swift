@@ -40,10 +40,14 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
                         if hi > lo { (dst + lo).update(from: src + lo + shift, count: hi - lo) }
                         if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
                     } else {
-                        for x in 0..<ow {
-                            let ix = x * g.stride - g.padding + j
-                            dst[x] = ix >= 0 && ix < g.width ? src[ix] : 0
-                        }
+                        // Output columns whose input column x * stride - padding + j lies inside the image.
+                        let offset = j - g.padding
+                        let lo = Swift.min(ow, offset >= 0 ? 0 : (-offset + g.stride - 1) / g.stride)
+                        let hi = Swift.max(lo, Swift.min(ow, offset >= g.width ? 0 : (g.width - 1 - offset) / g.stride + 1))
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        var ix = lo * g.stride + offset
+                        for x in lo..<hi { dst[x] = src[ix]; ix += g.stride }
+                        if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
                     }
                 }
             }

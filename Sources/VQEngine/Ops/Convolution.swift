@@ -43,23 +43,20 @@ extension Tensor {
         precondition(g.outputHeight > 0 && g.outputWidth > 0,
                      shapeMismatchMessage("conv2d", shape, weight.shape, "the kernel does not fit the padded input"))
         let plane = g.outputHeight * g.outputWidth
-        var columns = [Float](repeating: 0, count: g.columnRows * g.columnCount)
-        var channelMajor = [Float](repeating: 0, count: outChannels * g.columnCount)
-        var out = [Float](repeating: 0, count: g.batch * outChannels * plane)
-        data.withUnsafeBufferPointer { x in
-            columns.withUnsafeMutableBufferPointer { col in
-                im2col(g, image: x.baseAddress!, columns: col.baseAddress!)
-                weight.data.withUnsafeBufferPointer { w in
-                    channelMajor.withUnsafeMutableBufferPointer { cm in
-                        gemm(transposeA: false, transposeB: false, m: outChannels, n: g.columnCount, k: g.columnRows,
-                             a: w.baseAddress!, lda: g.columnRows, b: col.baseAddress!, ldb: g.columnCount,
-                             beta: 0, c: cm.baseAddress!, ldc: g.columnCount)
-                    }
+        let columns = data.withUnsafeBufferPointer { x in
+            uninitializedFloats(g.columnRows * g.columnCount) { col in im2col(g, image: x.baseAddress!, columns: col.baseAddress!) }
+        }
+        let channelMajor = weight.data.withUnsafeBufferPointer { w in
+            columns.withUnsafeBufferPointer { col in
+                uninitializedFloats(outChannels * g.columnCount) { cm in
+                    gemm(transposeA: false, transposeB: false, m: outChannels, n: g.columnCount, k: g.columnRows,
+                         a: w.baseAddress!, lda: g.columnRows, b: col.baseAddress!, ldb: g.columnCount,
+                         beta: 0, c: cm.baseAddress!, ldc: g.columnCount)
                 }
             }
         }
-        channelMajor.withUnsafeBufferPointer { cm in
-            out.withUnsafeMutableBufferPointer { o in
+        let out = channelMajor.withUnsafeBufferPointer { cm in
+            uninitializedFloats(g.batch * outChannels * plane) { o in
                 channelMajorToBatch(cm.baseAddress!, o.baseAddress!, batch: g.batch, channels: outChannels, plane: plane)
                 if let bias { addChannelBias(o, bias, batch: g.batch, channels: outChannels, plane: plane) }
             }
@@ -67,9 +64,8 @@ extension Tensor {
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return Tensor.recorded("conv2d", shape: [g.batch, outChannels, g.outputHeight, g.outputWidth], data: out, inputs: inputs) { r in
             let grad = r.grad!
-            var gradMajor = [Float](repeating: 0, count: outChannels * g.columnCount)
-            grad.withUnsafeBufferPointer { gp in
-                gradMajor.withUnsafeMutableBufferPointer { gm in
+            let gradMajor = grad.withUnsafeBufferPointer { gp in
+                uninitializedFloats(outChannels * g.columnCount) { gm in
                     batchToChannelMajor(gp.baseAddress!, gm.baseAddress!, batch: g.batch, channels: outChannels, plane: plane)
                 }
             }
@@ -84,9 +80,8 @@ extension Tensor {
                     }
                 }
                 if self.requiresGrad {
-                    var gradColumns = [Float](repeating: 0, count: g.columnRows * g.columnCount)
-                    weight.data.withUnsafeBufferPointer { w in
-                        gradColumns.withUnsafeMutableBufferPointer { gc in
+                    let gradColumns = weight.data.withUnsafeBufferPointer { w in
+                        uninitializedFloats(g.columnRows * g.columnCount) { gc in
                             gemm(transposeA: true, transposeB: false, m: g.columnRows, n: g.columnCount, k: outChannels,
                                  a: w.baseAddress!, lda: g.columnRows, b: gm.baseAddress!, ldb: g.columnCount,
                                  beta: 0, c: gc.baseAddress!, ldc: g.columnCount)
@@ -121,18 +116,16 @@ extension Tensor {
                              kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
         precondition(g.outputHeight == height && g.outputWidth == width, "conv_transpose2d: inconsistent geometry for \(shape)")
         let plane = height * width
-        var inputMajor = [Float](repeating: 0, count: inChannels * g.columnCount)
-        data.withUnsafeBufferPointer { x in
-            inputMajor.withUnsafeMutableBufferPointer { im in
+        let inputMajor = data.withUnsafeBufferPointer { x in
+            uninitializedFloats(inChannels * g.columnCount) { im in
                 batchToChannelMajor(x.baseAddress!, im.baseAddress!, batch: batch, channels: inChannels, plane: plane)
             }
         }
         var out = [Float](repeating: 0, count: batch * outChannels * outHeight * outWidth)
         do {
-            var columns = [Float](repeating: 0, count: g.columnRows * g.columnCount)
-            weight.data.withUnsafeBufferPointer { w in
+            let columns = weight.data.withUnsafeBufferPointer { w in
                 inputMajor.withUnsafeBufferPointer { im in
-                    columns.withUnsafeMutableBufferPointer { col in
+                    uninitializedFloats(g.columnRows * g.columnCount) { col in
                         gemm(transposeA: true, transposeB: false, m: g.columnRows, n: g.columnCount, k: inChannels,
                              a: w.baseAddress!, lda: g.columnRows, b: im.baseAddress!, ldb: g.columnCount,
                              beta: 0, c: col.baseAddress!, ldc: g.columnCount)
@@ -149,9 +142,8 @@ extension Tensor {
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return Tensor.recorded("conv_transpose2d", shape: [batch, outChannels, outHeight, outWidth], data: out, inputs: inputs) { r in
             let grad = r.grad!
-            var columns = [Float](repeating: 0, count: g.columnRows * g.columnCount)
-            grad.withUnsafeBufferPointer { gp in
-                columns.withUnsafeMutableBufferPointer { col in im2col(g, image: gp.baseAddress!, columns: col.baseAddress!) }
+            let columns = grad.withUnsafeBufferPointer { gp in
+                uninitializedFloats(g.columnRows * g.columnCount) { col in im2col(g, image: gp.baseAddress!, columns: col.baseAddress!) }
             }
             columns.withUnsafeBufferPointer { col in
                 if weight.requiresGrad {
@@ -164,22 +156,17 @@ extension Tensor {
                     }
                 }
                 if self.requiresGrad {
-                    var gradMajor = [Float](repeating: 0, count: inChannels * g.columnCount)
-                    weight.data.withUnsafeBufferPointer { w in
-                        gradMajor.withUnsafeMutableBufferPointer { gm in
+                    let gradMajor = weight.data.withUnsafeBufferPointer { w in
+                        uninitializedFloats(inChannels * g.columnCount) { gm in
                             gemm(transposeA: false, transposeB: false, m: inChannels, n: g.columnCount, k: g.columnRows,
                                  a: w.baseAddress!, lda: g.columnRows, b: col.baseAddress!, ldb: g.columnCount,
                                  beta: 0, c: gm.baseAddress!, ldc: g.columnCount)
                         }
                     }
                     gradMajor.withUnsafeBufferPointer { gm in
-                        self.accumulateInPlace { gx in
-                            var local = [Float](repeating: 0, count: gx.count)
-                            local.withUnsafeMutableBufferPointer { l in
-                                channelMajorToBatch(gm.baseAddress!, l.baseAddress!, batch: batch, channels: inChannels, plane: plane)
-                            }
-                            for i in 0..<gx.count { gx[i] += local[i] }
-                        }
+                        self.accumulate(uninitializedFloats(self.count) { l in
+                            channelMajorToBatch(gm.baseAddress!, l.baseAddress!, batch: batch, channels: inChannels, plane: plane)
+                        })
                     }
                 }
             }
