@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "VQLayers", targets: ["VQLayers"]),
         .library(name: "VQModels", targets: ["VQModels"]),
         .library(name: "VQCheckpoint", targets: ["VQCheckpoint"]),
+        .library(name: "VQData", targets: ["VQData"]),
+        .library(name: "VQImage", targets: ["VQImage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,10 +26,14 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
 
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPlatform"),
 
         .target(name: "VQEngine", dependencies: ["COpenBLAS", "CPlatform"]),
         .target(name: "VQLayers", dependencies: ["VQEngine"]),
+        // Files and images: above the engine, beside the layers.
+        .target(name: "VQData", dependencies: ["VQEngine", "CZlib"]),
+        .target(name: "VQImage", dependencies: ["VQEngine", "CPNG"]),
         .target(name: "VQModels", dependencies: ["VQLayers"]),
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
@@ -43,6 +49,8 @@ let package = Package(
         .testTarget(name: "SystemLibraryTests", dependencies: ["CHDF5", "CZstd", "COpenBLAS", "CPNG"]),
         .testTarget(name: "VQEngineTests", dependencies: ["VQEngine", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQLayersTests", dependencies: ["VQLayers"]),
+        .testTarget(name: "VQDataTests", dependencies: ["VQData"]),
+        .testTarget(name: "VQImageTests", dependencies: ["VQImage"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
