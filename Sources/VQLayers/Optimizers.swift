@@ -50,19 +50,31 @@ public final class Adam {
         let correction2Root = Float(Foundation.sqrt(1 - Foundation.pow(beta2, t)))
         let b1Weight = Float(1 - beta1), b2 = Float(beta2), b2Weight = Float(1 - beta2)
         let epsilon = Float(eps), decay = Float(weightDecay), decayFactor = Float(1 - learningRate * weightDecay)
+        let adamW = style == .adamW
         for (index, p) in parameters.enumerated() {
             guard let grad = p.grad else { continue }
             p.data.withUnsafeMutableBufferPointer { w in
                 firstMoments[index].withUnsafeMutableBufferPointer { m in
                     secondMoments[index].withUnsafeMutableBufferPointer { v in
                         grad.withUnsafeBufferPointer { g in
-                            for i in 0..<w.count {
-                                var gi = g[i]
-                                if decay != 0 {
-                                    if style == .adam { gi += decay * w[i] } else { w[i] *= decayFactor }
+                            let n = w.count
+                            let w = w.baseAddress!, m = m.baseAddress!, v = v.baseAddress!, g = g.baseAddress!
+                            // Branches hoisted out of the element loops so each loop vectorises.
+                            if decay != 0 && adamW { for i in 0..<n { w[i] *= decayFactor } }
+                            if decay != 0 && !adamW {
+                                for i in 0..<n {
+                                    let gi = g[i] + decay * w[i]
+                                    m[i] += b1Weight * (gi - m[i])
+                                    v[i] = v[i] * b2 + b2Weight * gi * gi
                                 }
-                                m[i] += b1Weight * (gi - m[i])
-                                v[i] = v[i] * b2 + b2Weight * gi * gi
+                            } else {
+                                for i in 0..<n {
+                                    let gi = g[i]
+                                    m[i] += b1Weight * (gi - m[i])
+                                    v[i] = v[i] * b2 + b2Weight * gi * gi
+                                }
+                            }
+                            for i in 0..<n {
                                 let denominator = v[i].squareRoot() / correction2Root + epsilon
                                 w[i] += stepSize * (m[i] / denominator)
                             }

@@ -4,10 +4,9 @@ import Foundation
 /// helper records them all.
 private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
                    derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
-    var out = [Float](repeating: 0, count: x.count)
-    x.data.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBufferPointer { dst in
-            for i in 0..<dst.count { dst[i] = forward(src[i]) }
+    let out = x.data.withUnsafeBufferPointer { src in
+        uninitializedFloats(x.count) { dst in
+            parallelRanges(dst.count) { range in for i in range { dst[i] = forward(src[i]) } }
         }
     }
     return Tensor.recorded(name, shape: x.shape, data: out, inputs: [x]) { result in
@@ -15,7 +14,9 @@ private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
         x.accumulateInPlace { gx in
             x.data.withUnsafeBufferPointer { xs in
                 out.withUnsafeBufferPointer { ys in
-                    for i in 0..<gx.count { gx[i] += g[i] * derivative(xs[i], ys[i]) }
+                    g.withUnsafeBufferPointer { gs in
+                        parallelRanges(gx.count) { range in for i in range { gx[i] += gs[i] * derivative(xs[i], ys[i]) } }
+                    }
                 }
             }
         }

@@ -14,15 +14,16 @@ private func apply(_ op: BinaryOp, _ x: Float, _ y: Float) -> Float {
 
 private func binaryForward(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, name: String) -> ([Int], [Float]) {
     if a.shape == b.shape {
-        var out = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { x in
+        let out = a.data.withUnsafeBufferPointer { x in
             b.data.withUnsafeBufferPointer { y in
-                out.withUnsafeMutableBufferPointer { o in
-                    switch op {
-                    case .add: for i in 0..<o.count { o[i] = x[i] + y[i] }
-                    case .subtract: for i in 0..<o.count { o[i] = x[i] - y[i] }
-                    case .multiply: for i in 0..<o.count { o[i] = x[i] * y[i] }
-                    case .divide: for i in 0..<o.count { o[i] = x[i] / y[i] }
+                uninitializedFloats(a.count) { o in
+                    parallelRanges(o.count) { range in
+                        switch op {
+                        case .add: for i in range { o[i] = x[i] + y[i] }
+                        case .subtract: for i in range { o[i] = x[i] - y[i] }
+                        case .multiply: for i in range { o[i] = x[i] * y[i] }
+                        case .divide: for i in range { o[i] = x[i] / y[i] }
+                        }
                     }
                 }
             }
