@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 "VQBench",
                 "VQEngine",
+                "VQCheckpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "VQDataTests", dependencies: ["VQData"]),
         .testTarget(name: "VQImageTests", dependencies: ["VQImage"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -46,3 +46,48 @@ static inline herr_t vq_h5_visit(hid_t file, vq_h5_visit_fn fn, void *context) {
     return H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, vq_h5_visit_trampoline, &c, H5O_INFO_BASIC);
 #endif
 }
+
+// --- Checkpoints (VQCheckpoint) ---
+static inline hid_t vq_h5t_ieee_f64le(void) { return H5T_IEEE_F64LE; }
+static inline hid_t vq_h5t_std_i8le(void) { return H5T_STD_I8LE; }
+static inline hid_t vq_h5t_std_i16le(void) { return H5T_STD_I16LE; }
+static inline hid_t vq_h5t_std_i32le(void) { return H5T_STD_I32LE; }
+static inline hid_t vq_h5p_group_create(void) { return H5P_GROUP_CREATE; }
+static inline hid_t vq_h5p_dataset_xfer(void) { return H5P_DATASET_XFER; }
+
+// The 1.10 file format: superblock v3, object headers v2 and fixed-array chunk indexes all carry checksums,
+// so metadata damage is detected instead of misread (HDF5 1.8 cannot read such files).
+static inline herr_t vq_h5_use_checksummed_metadata(hid_t fapl) {
+    return H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST);
+}
+
+// The number of attributes on an object (H5O_info_t changes in 1.12+, so it stays here).
+static inline int vq_h5_attribute_count(hid_t object) {
+#if H5_VERSION_GE(1, 12, 0)
+    H5O_info2_t info;
+    if (H5Oget_info3(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#else
+    H5O_info_t info;
+    if (H5Oget_info2(object, &info, H5O_INFO_NUM_ATTRS) < 0) return -1;
+#endif
+    return (int)info.num_attrs;
+}
+
+// Joins the descriptions on the calling thread's error stack ("; "-separated) into buf, innermost first.
+// Call it right after the failing call: the next API call clears the stack.
+struct vq_h5_error_text { char *buf; size_t cap; size_t used; };
+static inline herr_t vq_h5_error_walker(unsigned n, const H5E_error2_t *err, void *data) {
+    (void)n;
+    struct vq_h5_error_text *t = (struct vq_h5_error_text *)data;
+    const char *d = (err && err->desc) ? err->desc : "";
+    for (const char *p = (t->used ? "; " : ""); *p && t->used + 1 < t->cap; ++p) t->buf[t->used++] = *p;
+    for (const char *p = d; *p && t->used + 1 < t->cap; ++p) t->buf[t->used++] = *p;
+    t->buf[t->used] = 0;
+    return 0;
+}
+static inline void vq_h5_error_describe(char *buf, size_t cap) {
+    if (cap == 0) return;
+    buf[0] = 0;
+    struct vq_h5_error_text t = { buf, cap, 0 };
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, vq_h5_error_walker, &t);
+}

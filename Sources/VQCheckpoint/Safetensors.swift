@@ -17,7 +17,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case let .malformedHeader(detail):
             return "safetensors: the JSON header is malformed: \(detail)."
         case let .unsupportedDType(name, dtype):
-            return "safetensors: tensor '\(name)' has dtype \(dtype); supported are F32, F16, BF16, F64, I64, I32, U8."
+            return "safetensors: tensor '\(name)' has dtype \(dtype); supported are \(TensorDType.supportedList)."
         case let .badOffsets(name, detail):
             return "safetensors: tensor '\(name)' has invalid data_offsets: \(detail)."
         }
@@ -49,7 +49,7 @@ public struct StoredTensor: Sendable, Equatable {
             case "I64": return (0..<n).map { Float(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             case "I32": return (0..<n).map { Float(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }
             case "U8": return (0..<n).map { Float(raw[$0]) }
-            default: return []
+            default: return doubles().map { Float($0) }
             }
         }
     }
@@ -72,8 +72,10 @@ public struct StoredTensor: Sendable, Equatable {
 public struct SafetensorsFile: Sendable {
     public var tensors: [String: StoredTensor]
     public var metadata: [String: String]
+    /// The tensor names in the order of their data in the file.
+    public var order: [String]
 
-    static let elementSizes = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "U8": 1]
+    static let elementSizes = Dictionary(uniqueKeysWithValues: TensorDType.allCases.map { ($0.rawValue, $0.byteCount) })
 
     /// Parses and validates `data` per the safetensors spec: 8-byte little-endian header length, a JSON
     /// header of {name: {dtype, shape, data_offsets}} plus optional `__metadata__`, then the byte buffer.
@@ -132,7 +134,7 @@ public struct SafetensorsFile: Sendable {
             tensors[name] = StoredTensor(dtype: dtype, shape: shape,
                                          bytes: buffer.subdata(in: buffer.startIndex + offsets[0] ..< buffer.startIndex + offsets[1]))
         }
-        ranges.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        ranges.sort { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }
         var position = 0
         for (start, end, name) in ranges {
             guard start == position else {
@@ -145,6 +147,7 @@ public struct SafetensorsFile: Sendable {
         }
         self.tensors = tensors
         self.metadata = metadata
+        order = ranges.map(\.2)
     }
 
     public init(contentsOf url: URL) throws {

@@ -1,0 +1,326 @@
+import CHDF5
+import Foundation
+
+/// The serial build of libhdf5 is not thread-safe, so every call into it runs under this one lock
+/// (recursive, so the wrappers below can call each other). Each entry also silences the library's error
+/// printing, a per-thread setting, so whichever thread gets here first is covered.
+enum HDF5 {
+    private static let lock = NSRecursiveLock()
+
+    static func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        vq_h5_silence_errors()
+        return try body()
+    }
+
+    /// The library's own explanation of the last failure on this thread ("" if it left none).
+    static func errorText() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        vq_h5_error_describe(&buffer, buffer.count)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// Whether the file starts with the HDF5 signature (at offset 0 or after a user block).
+    static func hasSignature(_ path: String) -> Bool {
+        locked { H5Fis_hdf5(path) > 0 }
+    }
+}
+
+/// A failed libhdf5 call: what we tried and the library's reason.
+struct HDF5Failure: Error, CustomStringConvertible {
+    let operation: String
+    let detail: String
+
+    init(_ operation: String, detail: String = HDF5.errorText()) {
+        self.operation = operation
+        self.detail = detail
+    }
+
+    var description: String { detail.isEmpty ? operation : "\(operation): \(detail)" }
+
+    /// Fletcher32 (data) or metadata checksum failures.
+    var isChecksumFailure: Bool {
+        let text = detail.lowercased()
+        return text.contains("fletcher32") || text.contains("checksum")
+    }
+}
+
+/// An HDF5 identifier, closed when the last reference goes away.
+final class H5Handle {
+    let id: hid_t
+    private let closer: (hid_t) -> herr_t
+    private var isOpen = true
+
+    init(_ id: hid_t, _ operation: @autoclosure () -> String, closer: @escaping (hid_t) -> herr_t) throws(HDF5Failure) {
+        guard id >= 0 else { throw HDF5Failure(operation()) }
+        self.id = id
+        self.closer = closer
+    }
+
+    /// A library-owned identifier (predefined types) that must not be closed.
+    init(borrowing id: hid_t) {
+        self.id = id
+        closer = { _ in 0 }
+    }
+
+    /// Closes now, reporting failure (e.g. a file whose last writes do not reach the disk).
+    func close() -> Bool {
+        HDF5.locked {
+            guard isOpen else { return true }
+            isOpen = false
+            return closer(id) >= 0
+        }
+    }
+
+    deinit { _ = close() }
+}
+
+@inline(__always)
+private func check(_ status: herr_t, _ operation: @autoclosure () -> String) throws(HDF5Failure) {
+    if status < 0 { throw HDF5Failure(operation()) }
+}
+
+/// Anything that carries attributes: the file's root group, groups and datasets.
+protocol H5Object {
+    var handle: H5Handle { get }
+}
+
+enum H5ObjectKind { case group, dataset, other }
+
+/// A group (the file itself stands for its root group).
+struct H5Group: H5Object {
+    let handle: H5Handle
+
+    func createGroup(_ name: String) throws(HDF5Failure) -> H5Group {
+        try HDF5.locked { () throws(HDF5Failure) -> H5Group in
+            let gcpl = try H5Handle(H5Pcreate(vq_h5p_group_create()), "create group properties", closer: H5Pclose)
+            // Keep members in the order written (the model's state_dict order) for inspect and diff.
+            try check(H5Pset_link_creation_order(gcpl.id, UInt32(H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED)),
+                      "track creation order")
+            return H5Group(handle: try H5Handle(H5Gcreate2(handle.id, name, vq_h5p_default(), gcpl.id, vq_h5p_default()),
+                                                "create group '\(name)'", closer: H5Gclose))
+        }
+    }
+
+    func openGroup(_ name: String) throws(HDF5Failure) -> H5Group {
+        try HDF5.locked { () throws(HDF5Failure) -> H5Group in
+            H5Group(handle: try H5Handle(H5Gopen2(handle.id, name, vq_h5p_default()), "open group '\(name)'", closer: H5Gclose))
+        }
+    }
+
+    /// Whether a direct member `name` exists (no '/' in `name`).
+    func contains(_ name: String) throws(HDF5Failure) -> Bool {
+        try HDF5.locked { () throws(HDF5Failure) -> Bool in
+            let status = H5Lexists(handle.id, name, vq_h5p_default())
+            if status < 0 { throw HDF5Failure("look up '\(name)'") }
+            return status > 0
+        }
+    }
+
+    /// The members' names, in creation order when the group tracks it, else in name order.
+    func memberNames(limit: Int = 1_000_000) throws(HDF5Failure) -> [String] {
+        try HDF5.locked { () throws(HDF5Failure) -> [String] in
+            var info = H5G_info_t()
+            try check(H5Gget_info(handle.id, &info), "list group members")
+            guard info.nlinks <= UInt64(limit) else {
+                throw HDF5Failure("list group members", detail: "the group claims \(info.nlinks) members, more than the limit of \(limit)")
+            }
+            let count = Int(info.nlinks)
+            func names(_ index: H5_index_t) -> [String]? {
+                var result: [String] = []
+                for i in 0..<count {
+                    let length = H5Lget_name_by_idx(handle.id, ".", index, H5_ITER_INC, hsize_t(i), nil, 0, vq_h5p_default())
+                    guard length >= 0, length < 65_536 else { return nil }
+                    var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                    guard H5Lget_name_by_idx(handle.id, ".", index, H5_ITER_INC, hsize_t(i), &buffer, buffer.count,
+                                             vq_h5p_default()) >= 0 else { return nil }
+                    result.append(buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+                }
+                return result
+            }
+            if let ordered = names(H5_INDEX_CRT_ORDER) { return ordered }
+            if let byName = names(H5_INDEX_NAME) { return byName }
+            throw HDF5Failure("list group members")
+        }
+    }
+
+    func kind(of name: String) throws(HDF5Failure) -> H5ObjectKind {
+        try HDF5.locked { () throws(HDF5Failure) -> H5ObjectKind in
+            let object = try H5Handle(H5Oopen(handle.id, name, vq_h5p_default()), "open '\(name)'", closer: H5Oclose)
+            switch H5Iget_type(object.id) {
+            case H5I_GROUP: return .group
+            case H5I_DATASET: return .dataset
+            default: return .other
+            }
+        }
+    }
+
+    func openDataset(_ name: String) throws(HDF5Failure) -> H5Dataset {
+        try HDF5.locked { () throws(HDF5Failure) -> H5Dataset in
+            H5Dataset(handle: try H5Handle(H5Dopen2(handle.id, name, vq_h5p_default()), "open dataset '\(name)'", closer: H5Dclose))
+        }
+    }
+
+    /// Writes `tensor` as dataset `name`. Tensors with elements are stored in chunks of at most 1 MiB with
+    /// the fletcher32 filter; rank-0 and empty tensors cannot be chunked, so they carry a CRC-32 attribute.
+    func writeDataset(_ name: String, _ tensor: StoredTensor) throws(HDF5Failure) {
+        guard let type = tensor.dataType else { throw HDF5Failure("write '\(name)'", detail: "unsupported dtype \(tensor.dtype)") }
+        guard tensor.bytes.count == tensor.elementCount * type.byteCount else {
+            throw HDF5Failure("write '\(name)'", detail: "\(tensor.bytes.count) bytes do not hold \(type.rawValue) \(tensor.shape)")
+        }
+        try HDF5.locked { () throws(HDF5Failure) in
+            let fileType = try H5Types.handle(for: type)
+            var dims = tensor.shape.map { hsize_t($0) }
+            let space = try H5Handle(tensor.shape.isEmpty ? H5Screate(H5S_SCALAR) : H5Screate_simple(Int32(dims.count), &dims, nil),
+                                     "create dataspace", closer: H5Sclose)
+            let dcpl = try H5Handle(H5Pcreate(vq_h5p_dataset_create()), "create dataset properties", closer: H5Pclose)
+            let checksummed = !tensor.shape.isEmpty && tensor.elementCount > 0
+            if checksummed {
+                var chunk = H5Types.chunkShape(tensor.shape, elementSize: type.byteCount).map { hsize_t($0) }
+                try check(H5Pset_chunk(dcpl.id, Int32(chunk.count), &chunk), "set chunk shape")
+                try check(H5Pset_fletcher32(dcpl.id), "enable fletcher32")
+            }
+            let dataset = try H5Handle(H5Dcreate2(handle.id, name, fileType.id, space.id, vq_h5p_default(), dcpl.id, vq_h5p_default()),
+                                       "create dataset '\(name)'", closer: H5Dclose)
+            if tensor.elementCount > 0 {
+                let status = tensor.bytes.withUnsafeBytes {
+                    H5Dwrite(dataset.id, fileType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
+                }
+                try check(status, "write dataset '\(name)'")
+            }
+            if !checksummed {
+                try H5Dataset(handle: dataset).setStringAttribute(H5Types.crcAttribute, CRC32.hex(of: tensor.bytes))
+            }
+        }
+    }
+}
+
+/// A dataset: its shape, element type, filters and contents.
+struct H5Dataset: H5Object {
+    let handle: H5Handle
+
+    /// The dimensions (empty for a scalar dataspace).
+    func shape() throws(HDF5Failure) -> [Int] {
+        try HDF5.locked { () throws(HDF5Failure) -> [Int] in
+            let space = try H5Handle(H5Dget_space(handle.id), "get dataspace", closer: H5Sclose)
+            let rank = H5Sget_simple_extent_ndims(space.id)
+            guard rank >= 0, rank <= 32 else { throw HDF5Failure("get dataspace", detail: "invalid rank \(rank)") }
+            if H5Sget_simple_extent_type(space.id) == H5S_NULL {
+                throw HDF5Failure("get dataspace", detail: "null dataspace (no elements, no shape)")
+            }
+            var dims = [hsize_t](repeating: 0, count: Int(rank))
+            guard H5Sget_simple_extent_dims(space.id, &dims, nil) == rank else { throw HDF5Failure("get dimensions") }
+            var product = 1
+            for d in dims {
+                guard d <= hsize_t(Int32.max) else { throw HDF5Failure("get dimensions", detail: "dimension \(d) is implausibly large") }
+                let (p, overflow) = product.multipliedReportingOverflow(by: Int(d))
+                guard !overflow, p <= 1 << 40 else { throw HDF5Failure("get dimensions", detail: "shape \(dims) is implausibly large") }
+                product = p
+            }
+            return dims.map { Int($0) }
+        }
+    }
+
+    /// The element type, or a description of a type vqcodec does not handle.
+    func dataType() throws(HDF5Failure) -> Result<TensorDType, H5TypeDescription> {
+        try HDF5.locked { () throws(HDF5Failure) -> Result<TensorDType, H5TypeDescription> in
+            let type = try H5Handle(H5Dget_type(handle.id), "get element type", closer: H5Tclose)
+            return H5Types.classify(type.id)
+        }
+    }
+
+    /// The filter names, in pipeline order ("fletcher32", "deflate", ...).
+    func filters() throws(HDF5Failure) -> [String] {
+        try HDF5.locked { () throws(HDF5Failure) -> [String] in
+            let dcpl = try H5Handle(H5Dget_create_plist(handle.id), "get dataset properties", closer: H5Pclose)
+            let count = H5Pget_nfilters(dcpl.id)
+            guard count >= 0, count < 64 else { throw HDF5Failure("get filters") }
+            return (0..<count).map { i -> String in
+                var flags: UInt32 = 0, elements = 0, config: UInt32 = 0
+                var name = [CChar](repeating: 0, count: 64)
+                let filter = H5Pget_filter2(dcpl.id, UInt32(i), &flags, &elements, nil, name.count, &name, &config)
+                switch filter {
+                case H5Z_FILTER_FLETCHER32: return "fletcher32"
+                case H5Z_FILTER_DEFLATE: return "deflate"
+                case H5Z_FILTER_SHUFFLE: return "shuffle"
+                case H5Z_FILTER_SZIP: return "szip"
+                case H5Z_FILTER_NBIT: return "nbit"
+                case H5Z_FILTER_SCALEOFFSET: return "scaleoffset"
+                default: return "filter \(filter)"
+                }
+            }
+        }
+    }
+
+    /// Bytes the dataset occupies in the file.
+    func storageSize() -> Int { HDF5.locked { Int(clamping: H5Dget_storage_size(handle.id)) } }
+
+    /// The elements as little-endian bytes of `type` (libhdf5 converts from the stored type, and verifies
+    /// fletcher32 while reading).
+    func read(as type: TensorDType, elementCount: Int) throws(HDF5Failure) -> Data {
+        var data = Data(count: elementCount * type.byteCount)
+        guard elementCount > 0 else { return data }
+        try HDF5.locked { () throws(HDF5Failure) in
+            let memoryType = try H5Types.handle(for: type)
+            let status = data.withUnsafeMutableBytes {
+                H5Dread(handle.id, memoryType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
+            }
+            try check(status, "read")
+        }
+        return data
+    }
+
+    /// Numeric elements as Double (for statistics of datasets in files that are not ours).
+    func readDoubles(elementCount: Int) throws(HDF5Failure) -> [Double] {
+        var values = [Double](repeating: 0, count: elementCount)
+        guard elementCount > 0 else { return values }
+        try HDF5.locked { () throws(HDF5Failure) in
+            let status = values.withUnsafeMutableBytes {
+                H5Dread(handle.id, vq_h5t_native_double(), vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
+            }
+            try check(status, "read")
+        }
+        return values
+    }
+}
+
+/// An HDF5 file, opened read-only or created for writing.
+final class H5File {
+    let path: String
+    let root: H5Group
+
+    private init(path: String, handle: H5Handle) {
+        self.path = path
+        root = H5Group(handle: handle)
+    }
+
+    /// Creates (or truncates) a file in the 1.10 format, whose metadata carries checksums.
+    static func create(_ path: String) throws(HDF5Failure) -> H5File {
+        try HDF5.locked { () throws(HDF5Failure) -> H5File in
+            let fapl = try H5Handle(H5Pcreate(vq_h5p_file_access()), "create file access properties", closer: H5Pclose)
+            try check(vq_h5_use_checksummed_metadata(fapl.id), "select the 1.10 file format")
+            let id = H5Fcreate(path, vq_h5f_acc_trunc(), vq_h5p_default(), fapl.id)
+            return H5File(path: path, handle: try H5Handle(id, "create file", closer: H5Fclose))
+        }
+    }
+
+    static func openReadOnly(_ path: String) throws(HDF5Failure) -> H5File {
+        try HDF5.locked { () throws(HDF5Failure) -> H5File in
+            let id = H5Fopen(path, vq_h5f_acc_rdonly(), vq_h5p_default())
+            return H5File(path: path, handle: try H5Handle(id, "open file", closer: H5Fclose))
+        }
+    }
+
+    /// Writes every buffered byte of the file to the operating system.
+    func flush() throws(HDF5Failure) {
+        try HDF5.locked { () throws(HDF5Failure) in try check(H5Fflush(root.handle.id, H5F_SCOPE_GLOBAL), "flush") }
+    }
+
+    /// Closes the file (objects still open inside it keep it open until they close too).
+    func close() throws(HDF5Failure) {
+        try HDF5.locked { () throws(HDF5Failure) in
+            if !root.handle.close() { throw HDF5Failure("close") }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import VQEngine
+import VQLayers
+import VQModels
+
+/// The model kinds a checkpoint can name, and how to rebuild each from its recorded configuration.
+/// Configurations from files are checked before anything is built, so a damaged or hostile file cannot make
+/// a layer constructor trap or allocate without bound.
+public enum ModelRegistry {
+    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind]
+
+    /// At most this many parameters (1 GiB of float32) in a configuration read from a file.
+    public static let parameterLimit = 1 << 28
+
+    /// The configuration as canonical JSON (sorted keys), as stored in checkpoints.
+    public static func configurationJSON<M: ConfigurableModel>(of model: M) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain structs of numbers cannot fail.
+        let data = (try? encoder.encode(model.configuration)) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Decodes and checks a configuration of `kind`; returns the parameter count it implies.
+    @discardableResult
+    public static func validate(kind: String, configurationJSON json: String) throws(CheckpointError) -> Int {
+        switch kind {
+        case MLPVAE.kind: return try parameterCount(decode(MLPVAE.Configuration.self, kind: kind, json: json))
+        case ConvVQVAE.kind: return try parameterCount(decode(ConvVQVAE.Configuration.self, kind: kind, json: json))
+        case TokenPrior.kind: return try parameterCount(decode(TokenPrior.Configuration.self, kind: kind, json: json))
+        default: throw .unknownModelKind(kind)
+        }
+    }
+
+    /// A freshly initialised model of `kind` (weights drawn from `seed`, to be overwritten by a checkpoint).
+    public static func makeModel(kind: String, configurationJSON json: String, seed: UInt64 = 0) throws(CheckpointError) -> any Layer {
+        try validate(kind: kind, configurationJSON: json)
+        var rng = RandomGenerator(seed: seed)
+        switch kind {
+        case MLPVAE.kind: return MLPVAE(configuration: try decode(MLPVAE.Configuration.self, kind: kind, json: json), rng: &rng)
+        case ConvVQVAE.kind: return ConvVQVAE(configuration: try decode(ConvVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
+        case TokenPrior.kind: return TokenPrior(configuration: try decode(TokenPrior.Configuration.self, kind: kind, json: json), rng: &rng)
+        default: throw .unknownModelKind(kind)
+        }
+    }
+
+    static func decode<C: Decodable>(_ type: C.Type, kind: String, json: String) throws(CheckpointError) -> C {
+        do {
+            return try JSONDecoder().decode(C.self, from: Data(json.utf8))
+        } catch {
+            throw .invalidConfiguration(kind: kind, detail: "cannot decode \(json.prefix(200)): \(error)")
+        }
+    }
+
+    // MARK: Parameter counts from configurations, checked before building.
+
+    private static func require(_ condition: Bool, _ kind: String, _ detail: String) throws(CheckpointError) {
+        if !condition { throw .invalidConfiguration(kind: kind, detail: detail) }
+    }
+
+    private static func sizes(_ kind: String, _ values: [(String, Int)], max: Int = 1 << 20) throws(CheckpointError) {
+        for (name, value) in values {
+            try require(value >= 1 && value <= max, kind, "\(name) is \(value); expected 1...\(max)")
+        }
+    }
+
+    private static func bounded(_ kind: String, _ count: Double) throws(CheckpointError) -> Int {
+        try require(count <= Double(parameterLimit), kind, "it implies \(count) parameters, more than the limit of \(parameterLimit)")
+        return Int(count)
+    }
+
+    static func parameterCount(_ c: MLPVAE.Configuration) throws(CheckpointError) -> Int {
+        let kind = MLPVAE.kind
+        try sizes(kind, [("inputSize", c.inputSize), ("hiddenSize", c.hiddenSize), ("latentSize", c.latentSize)])
+        let (i, h, l) = (Double(c.inputSize), Double(c.hiddenSize), Double(c.latentSize))
+        return try bounded(kind, (i * h + h) + 2 * (h * l + l) + (l * h + h) + (h * i + i))
+    }
+
+    static func parameterCount(_ c: ConvVQVAE.Configuration) throws(CheckpointError) -> Int {
+        let kind = ConvVQVAE.kind
+        try sizes(kind, [("channels", c.channels), ("hiddenChannels", c.hiddenChannels),
+                         ("latentChannels", c.latentChannels), ("codes", c.codes)])
+        try require(c.commitmentWeight.isFinite, kind, "commitmentWeight is \(c.commitmentWeight); expected a finite number")
+        let (ch, h, l, k) = (Double(c.channels), Double(c.hiddenChannels), Double(c.latentChannels), Double(c.codes))
+        let encoder = (ch * h * 16 + h) + (h * l * 16 + l) + (l * l * 9 + l)
+        let decoder = (l * l * 9 + l) + (l * h * 16 + h) + (h * ch * 16 + ch)
+        return try bounded(kind, encoder + k * l + decoder)
+    }
+
+    static func parameterCount(_ c: TokenPrior.Configuration) throws(CheckpointError) -> Int {
+        let kind = TokenPrior.kind
+        try sizes(kind, [("vocabulary", c.vocabulary), ("sequenceLength", c.sequenceLength), ("dimension", c.dimension),
+                         ("heads", c.heads), ("hiddenSize", c.hiddenSize)])
+        try require(c.layers >= 0 && c.layers <= 1024, kind, "layers is \(c.layers); expected 0...1024")
+        try require(c.dimension % c.heads == 0, kind, "dimension \(c.dimension) is not divisible by \(c.heads) heads")
+        let (v, s, d, f) = (Double(c.vocabulary), Double(c.sequenceLength), Double(c.dimension), Double(c.hiddenSize))
+        let block = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (d * f + f) + (f * d + d)
+        return try bounded(kind, (v + 1) * d + s * d + Double(c.layers) * block + 2 * d + (d * v + v))
+    }
+}

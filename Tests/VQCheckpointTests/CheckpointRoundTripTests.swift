@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import VQEngine
+import VQLayers
+import VQModels
+@testable import VQCheckpoint
+
+@Suite("Checkpoint round trips")
+struct CheckpointRoundTripTests {
+    @Test("a model saved to HDF5 loads back bit-identical, with kind and configuration")
+    func modelRoundTrip() throws {
+        try withTemporaryDirectory { dir in
+            let model = smallConvModel()
+            let url = dir.appendingPathComponent("model.h5")
+            try Checkpoint(model: model).write(to: url)
+            let loaded = try Checkpoint(contentsOf: url)
+            #expect(loaded.modelKind == "conv-vqvae")
+            #expect(loaded.formatVersion == Checkpoint.formatVersion)
+            #expect(loaded.optimizer == nil && loaded.training == nil)
+            let restored = try loaded.makeModel(ConvVQVAE.self)
+            #expect(restored.configuration == model.configuration)
+            for ((name, a), (otherName, b)) in zip(model.namedParameters, restored.namedParameters) {
+                #expect(name == otherName)
+                #expect(bits(a.data) == bits(b.data), "\(name)")
+            }
+            // No temporary files are left behind.
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "model.h5" }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    @Test("the full training state round-trips exactly")
+    func fullStateRoundTrip() throws {
+        try withTemporaryDirectory { dir in
+            let model = smallConvModel()
+            let adam = Adam.adamW(parameters: model.parameters, learningRate: 3e-4, weightDecay: 0.05)
+            adam.step = 17
+            for i in adam.firstMoments.indices {
+                for j in adam.firstMoments[i].indices {
+                    adam.firstMoments[i][j] = Float(j % 13) * 0.1 - 0.5
+                    adam.secondMoments[i][j] = Float(j % 7) * 1e-3
+                }
+            }
+            var rng = RandomGenerator(seed: 99)
+            _ = rng.next()
+            let training = TrainingState(globalStep: 17, epoch: 2, randomState: rng.stateWords, dataOrder: rng.permutation(50),
+                                         dataPosition: 32, metrics: ["loss": [1.5, 0.25, 1e-300], "lr": []])
+            let checkpoint = Checkpoint(model: model, optimizer: adam, training: training)
+            let url = dir.appendingPathComponent("state.h5")
+            try checkpoint.write(to: url)
+            let loaded = try Checkpoint(contentsOf: url)
+            #expect(loaded == checkpoint)
+            let restoredModel = try loaded.makeModel(ConvVQVAE.self)
+            let restoredAdam = try loaded.makeOptimizer(for: restoredModel)
+            #expect(restoredAdam.step == 17)
+            #expect(restoredAdam.style == .adamW && restoredAdam.learningRate == 3e-4 && restoredAdam.weightDecay == 0.05)
+            #expect(restoredAdam.firstMoments.map(bits) == adam.firstMoments.map(bits))
+            #expect(restoredAdam.secondMoments.map(bits) == adam.secondMoments.map(bits))
+            var restoredRng = try #require(loaded.training).makeRandomGenerator()
+            #expect(restoredRng.next() == rng.next())
+        }
+    }
+
+    @Test("safetensors: written per the spec, read back strictly, same tensors and metadata")
+    func safetensorsRoundTrip() throws {
+        try withTemporaryDirectory { dir in
+            let model = smallConvModel()
+            let checkpoint = Checkpoint(model: model)
+            let url = dir.appendingPathComponent("model.safetensors")
+            try checkpoint.write(to: url)
+            let data = try Data(contentsOf: url)
+            let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+            #expect(headerLength % 8 == 0)
+            let parsed = try SafetensorsFile(data: data)
+            #expect(parsed.order == model.namedParameters.map(\.name))
+            #expect(parsed.metadata["vqcodec.model_kind"] == "conv-vqvae")
+            let loaded = try Checkpoint(contentsOf: url)
+            #expect(loaded.tensors == checkpoint.tensors)
+            #expect(loaded.modelConfiguration == checkpoint.modelConfiguration)
+            _ = try loaded.makeModel(ConvVQVAE.self)
+        }
+    }
+}
