@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "VQModels", dependencies: ["VQLayers"]),
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
+        .target(name: "VQCodec", dependencies: ["VQImage", "CZstd", "CZlib"]),
         .executableTarget(
             name: "vqcodec",
             dependencies: [
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "VQLayersTests", dependencies: ["VQLayers"]),
         .testTarget(name: "VQDataTests", dependencies: ["VQData"]),
         .testTarget(name: "VQImageTests", dependencies: ["VQImage"]),
+        .testTarget(name: "VQCodecTests", dependencies: ["VQCodec"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData"]),
     ],

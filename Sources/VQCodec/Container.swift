@@ -1,0 +1,287 @@
+/// The `.vqc` container (Formats/vqc.md): header, token payload, CRC-32. This file knows bytes and token indices only;
+/// `Codec` connects it to images and tokenizers.
+
+/// How the token indices are stored in the payload.
+public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Bit-packed indices (ceil(log2 K) bits each) inside one zstd frame with a content checksum.
+    case zstd = 0
+    /// The same bit-packed indices without zstd: smaller for short grids, where a zstd frame's own bytes dominate.
+    case stored = 1
+    /// Bit-packed, with the most frequent index of each level coded as a single 1 bit (others as 0 + index).
+    case frequentFlag = 2
+    // 3 is reserved for coding with an autoregressive prior's probabilities.
+
+    public var description: String {
+        switch self {
+        case .zstd: return "zstd (bit-packed indices in a zstd frame)"
+        case .stored: return "stored (bit-packed indices)"
+        case .frequentFlag: return "frequent-flag (bit-packed, most frequent index as one bit)"
+        }
+    }
+
+    public var shortName: String { ["zstd", "stored", "frequent-flag"][Int(rawValue)] }
+    static var knownList: String { allCases.map { "\($0.rawValue) (\($0.shortName))" }.joined(separator: ", ") }
+}
+
+/// One level of a token grid: its shape and codebook size.
+public struct LevelShape: Equatable, Sendable, Codable {
+    public var height: Int
+    public var width: Int
+    public var codebookSize: Int
+    public init(height: Int, width: Int, codebookSize: Int) {
+        self.height = height
+        self.width = width
+        self.codebookSize = codebookSize
+    }
+    public var count: Int { height * width }
+    public var bitsPerIndex: Int { VQCodec.bitsPerIndex(codebookSize: codebookSize) }
+}
+
+/// Every field of a `.vqc` header (Formats/vqc.md). Values are validated when read and before being written.
+public struct ContainerHeader: Equatable, Sendable {
+    public static let magic: [UInt8] = Array("VQC".utf8)
+    public static let currentVersion = 1
+    public static let fingerprintLength = 8
+    /// Caps, checked before anything is allocated: a file cannot ask for an absurd image or token grid.
+    public static let maximumSide = 32_768
+    public static let maximumPixels = 1 << 25
+    public static let maximumLevels = 4
+    public static let maximumCodebookSize = 1 << 16
+    public static let maximumNameLength = 32
+
+    public var version: Int = ContainerHeader.currentVersion
+    public var method: EntropyMethod
+    /// The first `fingerprintLength` bytes of the model's fingerprint (a SHA-256 over the decoder's tensors).
+    public var fingerprint: [UInt8]
+    /// The built-in model's name (`mnist`, `photo`), or nil for a model given as a checkpoint path.
+    public var modelName: String?
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var levels: [LevelShape]
+    public var payloadLength: Int
+
+    public init(method: EntropyMethod, fingerprint: [UInt8], modelName: String?, width: Int, height: Int,
+                channels: Int, levels: [LevelShape], payloadLength: Int) {
+        self.method = method
+        self.fingerprint = fingerprint
+        self.modelName = modelName
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.levels = levels
+        self.payloadLength = payloadLength
+    }
+
+    /// Total number of tokens over all levels.
+    public var tokenCount: Int { levels.reduce(0) { $0 + $1.count } }
+    /// Bytes of the bit-packed indices (methods 0 and 1), padding included.
+    public var packedLength: Int { (levels.reduce(0) { $0 + $1.count * $1.bitsPerIndex } + 7) / 8 }
+
+    public var fingerprintHex: String { fingerprint.map { byteHex($0) }.joined() }
+
+    /// The header's bytes, without payload and checksum.
+    func serialized() -> [UInt8] {
+        var out = ContainerHeader.magic
+        out.append(UInt8(version))
+        out.append(method.rawValue)
+        out += fingerprint
+        let name = Array((modelName ?? "").utf8)
+        out.appendVarint(name.count)
+        out += name
+        out.appendVarint(width)
+        out.appendVarint(height)
+        out.append(UInt8(channels))
+        out.append(UInt8(levels.count))
+        for level in levels {
+            out.appendVarint(level.height)
+            out.appendVarint(level.width)
+            out.appendVarint(level.codebookSize)
+        }
+        out.appendVarint(payloadLength)
+        return out
+    }
+
+    /// Reads and validates a header, leaving `reader` at the first payload byte.
+    static func parse(_ reader: inout ByteReader) throws(ContainerError) -> ContainerHeader {
+        let magic = try reader.bytes(3, "magic")
+        guard magic == ContainerHeader.magic else {
+            throw .notVQC(found: magic.map { "0x" + byteHex($0) }.joined(separator: " "))
+        }
+        let version = Int(try reader.byte("version"))
+        guard version == currentVersion else { throw .unsupportedVersion(found: version) }
+        let methodByte = try reader.byte("method")
+        guard let method = EntropyMethod(rawValue: methodByte) else { throw .unsupportedMethod(found: Int(methodByte)) }
+        let fingerprint = try reader.bytes(fingerprintLength, "model fingerprint")
+        let nameLength = try reader.varint("model name length", limit: maximumNameLength)
+        let nameBytes = try reader.bytes(nameLength, "model name")
+        guard nameBytes.allSatisfy(isNameByte) else {
+            throw .invalidField(name: "model name", found: "bytes outside [a-z0-9._-]", expected: "a built-in model name")
+        }
+        let name = nameLength == 0 ? nil : String(decoding: nameBytes, as: UTF8.self)
+        let width = try reader.varint("image width", limit: maximumSide)
+        let height = try reader.varint("image height", limit: maximumSide)
+        let channels = Int(try reader.byte("channels"))
+        let levelCount = Int(try reader.byte("level count"))
+        guard (1...maximumLevels).contains(levelCount) else {
+            throw .invalidField(name: "level count", found: "\(levelCount)", expected: "1 to \(maximumLevels)")
+        }
+        var levels: [LevelShape] = []
+        for i in 0..<levelCount {
+            let h = try reader.varint("level \(i) height", limit: maximumSide)
+            let w = try reader.varint("level \(i) width", limit: maximumSide)
+            let k = try reader.varint("level \(i) codebook size", limit: maximumCodebookSize)
+            levels.append(LevelShape(height: h, width: w, codebookSize: k))
+        }
+        let payloadLength = try reader.varint("payload length", limit: Int(UInt32.max))
+        let header = ContainerHeader(method: method, fingerprint: fingerprint, modelName: name, width: width,
+                                     height: height, channels: channels, levels: levels, payloadLength: payloadLength)
+        try header.validate()
+        return header
+    }
+
+    /// Every rule of Formats/vqc.md that does not need the payload.
+    public func validate() throws(ContainerError) {
+        guard version == ContainerHeader.currentVersion else { throw .unsupportedVersion(found: version) }
+        guard fingerprint.count == ContainerHeader.fingerprintLength else {
+            throw .invalidField(name: "model fingerprint", found: "\(fingerprint.count) bytes",
+                                expected: "\(ContainerHeader.fingerprintLength) bytes")
+        }
+        if let name = modelName {
+            let bytes = Array(name.utf8)
+            guard (1...ContainerHeader.maximumNameLength).contains(bytes.count), bytes.allSatisfy(isNameByte) else {
+                throw .invalidField(name: "model name", found: "'\(name)'",
+                                    expected: "1 to \(ContainerHeader.maximumNameLength) characters of [a-z0-9._-]")
+            }
+        }
+        for (name, value) in [("image width", width), ("image height", height)] {
+            guard (1...ContainerHeader.maximumSide).contains(value) else {
+                throw .invalidField(name: name, found: "\(value)", expected: "1 to \(ContainerHeader.maximumSide)")
+            }
+        }
+        guard width * height <= ContainerHeader.maximumPixels else {
+            throw .tooLarge(what: "the image size \(width)x\(height) in pixels", found: width * height,
+                            limit: ContainerHeader.maximumPixels)
+        }
+        guard channels == 1 || channels == 3 else {
+            throw .invalidField(name: "channels", found: "\(channels)", expected: "1 (gray) or 3 (RGB)")
+        }
+        guard (1...ContainerHeader.maximumLevels).contains(levels.count) else {
+            throw .invalidField(name: "level count", found: "\(levels.count)", expected: "1 to \(ContainerHeader.maximumLevels)")
+        }
+        for (i, level) in levels.enumerated() {
+            // A token covers at least one pixel: a grid can never be larger than the image.
+            guard (1...height).contains(level.height), (1...width).contains(level.width) else {
+                throw .invalidField(name: "level \(i) grid", found: "\(level.height)x\(level.width)",
+                                    expected: "1 to \(height) rows and 1 to \(width) columns for a \(width)x\(height) image")
+            }
+            guard (2...ContainerHeader.maximumCodebookSize).contains(level.codebookSize) else {
+                throw .invalidField(name: "level \(i) codebook size", found: "\(level.codebookSize)",
+                                    expected: "2 to \(ContainerHeader.maximumCodebookSize)")
+            }
+        }
+        let limit = maximumPayloadLength
+        guard (1...limit).contains(payloadLength) else {
+            throw .invalidField(name: "payload length", found: "\(payloadLength)",
+                                expected: "1 to \(limit) bytes for this token grid and method")
+        }
+    }
+
+    /// The largest payload a correct encoder can produce for this grid and method.
+    var maximumPayloadLength: Int {
+        switch method {
+        case .stored: return packedLength
+        case .zstd: return packedLength + packedLength / 128 + 64  // above ZSTD_compressBound + checksum
+        case .frequentFlag: return (levels.reduce(0) { $0 + $1.bitsPerIndex + $1.count * ($1.bitsPerIndex + 1) } + 7) / 8
+        }
+    }
+}
+
+/// A whole `.vqc` file: header and the token indices of each level, row-major.
+public struct ContainerFile: Equatable, Sendable {
+    public var header: ContainerHeader
+    public var indices: [[Int]]
+
+    /// Encodes with the smallest of the methods (ties go to the lower method number), or with `method` if given.
+    public static func encode(fingerprint: [UInt8], modelName: String?, width: Int, height: Int, channels: Int,
+                              levels: [LevelShape], indices: [[Int]], method: EntropyMethod? = nil) throws(ContainerError) -> [UInt8] {
+        guard indices.count == levels.count else {
+            throw .invalidField(name: "level count", found: "\(indices.count) index arrays", expected: "\(levels.count)")
+        }
+        var header = ContainerHeader(method: .stored, fingerprint: fingerprint, modelName: modelName, width: width,
+                                     height: height, channels: channels, levels: levels, payloadLength: 1)
+        for (i, (level, values)) in zip(levels, indices).enumerated() {
+            guard values.count == level.count else {
+                throw .invalidField(name: "level \(i) indices", found: "\(values.count) values", expected: "\(level.count)")
+            }
+            if let bad = values.first(where: { $0 < 0 || $0 >= level.codebookSize }) {
+                throw .invalidField(name: "level \(i) index", found: "\(bad)", expected: "0 to \(level.codebookSize - 1)")
+            }
+        }
+        try header.validate()
+        let packed = TokenPacking.pack(levels: levels, indices: indices)
+        var candidates: [(EntropyMethod, [UInt8])] = []
+        if method == nil || method == .zstd {
+            let compressed = Zstd.compress(packed)
+            if !compressed.isEmpty { candidates.append((.zstd, compressed)) }
+        }
+        if method == nil || method == .stored { candidates.append((.stored, packed)) }
+        if method == nil || method == .frequentFlag {
+            candidates.append((.frequentFlag, TokenPacking.packFrequentFlag(levels: levels, indices: indices)))
+        }
+        guard let best = candidates.min(by: { ($0.1.count, $0.0.rawValue) < ($1.1.count, $1.0.rawValue) }) else {
+            throw .payloadCorrupt("zstd could not compress the tokens")
+        }
+        header.method = best.0
+        header.payloadLength = best.1.count
+        try header.validate()
+        var bytes = header.serialized()
+        bytes += best.1
+        bytes.appendUInt32LE(crc32(bytes))
+        return bytes
+    }
+
+    /// Reads just the header, with the length and checksum checks of a full read (for `vqcodec info`).
+    public static func readHeader(_ bytes: [UInt8]) throws(ContainerError) -> ContainerHeader {
+        try split(bytes).header
+    }
+
+    /// Reads and validates a whole file.
+    public init(_ bytes: [UInt8]) throws(ContainerError) {
+        let (header, payload) = try ContainerFile.split(bytes)
+        let indices: [[Int]]
+        switch header.method {
+        case .stored:
+            indices = try TokenPacking.unpack(payload, levels: header.levels)
+        case .zstd:
+            let packed = try Zstd.decompress(payload, expectedSize: header.packedLength)
+            indices = try TokenPacking.unpack(packed, levels: header.levels)
+        case .frequentFlag:
+            indices = try TokenPacking.unpackFrequentFlag(payload, levels: header.levels)
+        }
+        self.header = header
+        self.indices = indices
+    }
+
+    private static func split(_ bytes: [UInt8]) throws(ContainerError) -> (header: ContainerHeader, payload: [UInt8]) {
+        var reader = ByteReader(bytes)
+        let header = try ContainerHeader.parse(&reader)
+        let expected = reader.offset + header.payloadLength + 4
+        guard bytes.count == expected else { throw .lengthMismatch(expected: expected, found: bytes.count) }
+        let body = bytes[0..<(expected - 4)]
+        var tail = ByteReader(Array(bytes[(expected - 4)...]))
+        let stored = try tail.uint32LE("checksum")
+        let computed = crc32(body)
+        guard stored == computed else { throw .checksumMismatch(stored: stored, computed: computed) }
+        return (header, Array(bytes[reader.offset..<(expected - 4)]))
+    }
+}
+
+private func isNameByte(_ b: UInt8) -> Bool {
+    (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2E || b == 0x5F || b == 0x2D
+}
+
+func byteHex(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
+}
