@@ -178,6 +178,7 @@ def main():
     parser.add_argument("--out-dir", default=os.path.join(root, "Tests", "VQModelsTests", "Fixtures"))
     parser.add_argument("--mnist", default=MNIST_TEST, help="MNIST test images (idx3, gzip)")
     args = parser.parse_args()
+    os.makedirs(args.out_dir, exist_ok=True)
     torch.set_num_threads(1)  # one thread: reproducible reductions
     images = mnist_digits(args.mnist, 4)
     generator = ("Tools/reference/make_model_fixtures.py (PyTorch CPU float32); models in Tools/reference/models.py")

@@ -271,6 +271,11 @@ _ARGUMENTS = {
                     "heads": "heads", "layers": "layers", "hiddenSize": "hidden_size"},
 }
 
+_REFERENCE_ONLY = {
+    "mlp-vae": {"classes": 0, "likelihood": "bernoulli"},
+    "conv-vqvae": {"quantizer": None},
+}
+
 
 def build_model(kind, config=None):
     """A freshly initialised model of `kind` ("mlp-vae", "conv-vqvae", "token-prior") with a configuration
@@ -279,6 +284,16 @@ def build_model(kind, config=None):
         raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(sorted(MODEL_KINDS))}")
     names = _ARGUMENTS[kind]
     config = dict(config or {})
+    # Swift configurations may carry options beyond the reference architecture (a class-conditional or Gaussian
+    # MLPVAE, other quantisers); the mirrors are the references only, so those options must hold reference values.
+    for field, reference in _REFERENCE_ONLY.get(kind, {}).items():
+        if field in config:
+            value = config.pop(field)
+            if value != reference:
+                raise ValueError(f"{kind}: {field}={value!r} is not the reference architecture ({field}={reference!r}); "
+                                 f"the PyTorch mirror covers the reference only")
+    if kind == MLPVAE.kind:
+        config.pop("outputVariance", None)  # the Gaussian likelihood's variance; unused with Bernoulli pixels
     unknown = sorted(set(config) - set(names))
     if unknown:
         raise ValueError(f"{kind}: unknown configuration fields {unknown}; known: {sorted(names)}")
