@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "VQCheckpoint", targets: ["VQCheckpoint"]),
         .library(name: "VQData", targets: ["VQData"]),
         .library(name: "VQImage", targets: ["VQImage"]),
+        .library(name: "VQTokenizer", targets: ["VQTokenizer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,12 +39,16 @@ let package = Package(
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
         .target(name: "VQCodec", dependencies: ["VQImage", "CZstd", "CZlib"]),
+        .target(name: "VQTokenizer", dependencies: ["VQModels", "VQImage", "VQCheckpoint"], resources: [.copy("Models")]),
+        .target(name: "VQTraining", dependencies: ["VQTokenizer", "VQData"]),
         .executableTarget(
             name: "vqcodec",
             dependencies: [
                 "VQBench",
                 "VQEngine",
                 "VQCheckpoint",
+                "VQTokenizer",
+                "VQTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -55,6 +60,7 @@ let package = Package(
         .testTarget(name: "VQImageTests", dependencies: ["VQImage"]),
         .testTarget(name: "VQCodecTests", dependencies: ["VQCodec"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
         .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData"]),
     ],
     swiftLanguageModes: [.v6]

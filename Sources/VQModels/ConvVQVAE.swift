@@ -3,27 +3,34 @@ import VQLayers
 
 /// The reference convolutional VQ-VAE for 28x28 MNIST: two stride-2 convolutions and one 3x3 down to a
 /// 7x7 grid of 64-D vectors, a 512-code quantiser, and the mirror image in transposed convolutions.
-public final class ConvVQVAE: ConfigurableModel {
+public final class ConvVQVAE: ImageTokenizerModel {
     public struct Configuration: Codable, Sendable, Equatable {
         public var channels = 1
         public var hiddenChannels = 32
         public var latentChannels = 64
         public var codes = 512
         public var commitmentWeight: Float = 0.25
+        /// The quantiser (EMA, dead-code restarts, k-means, Gumbel, residual levels); nil is the reference's plain
+        /// codebook with `commitmentWeight`. When set, its own commitment weight applies.
+        public var quantizer: QuantizerOptions?
         public init(channels: Int = 1, hiddenChannels: Int = 32, latentChannels: Int = 64, codes: Int = 512,
-                    commitmentWeight: Float = 0.25) {
+                    commitmentWeight: Float = 0.25, quantizer: QuantizerOptions? = nil) {
             self.channels = channels
             self.hiddenChannels = hiddenChannels
             self.latentChannels = latentChannels
             self.codes = codes
             self.commitmentWeight = commitmentWeight
+            self.quantizer = quantizer
         }
+
+        /// The quantiser this configuration builds.
+        public var quantizerOptions: QuantizerOptions { quantizer ?? QuantizerOptions(commitmentWeight: commitmentWeight) }
     }
 
     public static let kind = "conv-vqvae"
     public let configuration: Configuration
     public let enc1, enc2, enc3: Conv2d
-    public let vq: VectorQuantizer
+    public let vq: any Quantizer
     public let dec1, dec2, dec3: ConvTranspose2d
 
     public init(configuration: Configuration = .init(), rng: inout RandomGenerator) {
@@ -32,7 +39,7 @@ public final class ConvVQVAE: ConfigurableModel {
         enc1 = Conv2d(c.channels, c.hiddenChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
         enc2 = Conv2d(c.hiddenChannels, c.latentChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
         enc3 = Conv2d(c.latentChannels, c.latentChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
-        vq = VectorQuantizer(codes: c.codes, dimension: c.latentChannels, rng: &rng)
+        vq = makeQuantizer(c.quantizerOptions, codes: c.codes, dimension: c.latentChannels, rng: &rng)
         dec1 = ConvTranspose2d(c.latentChannels, c.latentChannels, kernelSize: 3, stride: 1, padding: 1, rng: &rng)
         dec2 = ConvTranspose2d(c.latentChannels, c.hiddenChannels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
         dec3 = ConvTranspose2d(c.hiddenChannels, c.channels, kernelSize: 4, stride: 2, padding: 1, rng: &rng)
@@ -49,21 +56,25 @@ public final class ConvVQVAE: ConfigurableModel {
     /// Images (probabilities in [0, 1]) from quantised latents.
     public func decode(_ z: Tensor) -> Tensor { dec3(dec2(dec1(z).relu()).relu()).sigmoid() }
 
+    public var imageChannels: Int { configuration.channels }
+    public var downsampling: Int { 4 }
+    public var quantizer: any Quantizer { vq }
+    public var quantizerPath: String { "vq" }
+    public var decoderParameterNames: [String] {
+        vq.codebookParameterNames.map { "vq.\($0)" } + (prefixed("dec1", dec1) + prefixed("dec2", dec2) + prefixed("dec3", dec3)).map(\.name)
+    }
+
     public struct Output {
         public let reconstruction: Tensor
+        /// The chosen codes of the first level, row-major over [B, H, W].
         public let indices: [Int]
         public let loss: LossTerms
     }
 
-    /// Reconstruction and loss: mse(x_hat, x) + codebook + beta * commitment.
-    /// Terms: "reconstruction", "codebook", "commitment".
+    /// Reconstruction and loss: mse(x_hat, x) + codebook + beta * commitment (for the plain quantiser).
+    /// Terms: "reconstruction", then the quantiser's ("codebook", "commitment").
     public func callAsFunction(_ x: Tensor) -> Output {
-        let quantized = vq(encode(x))
-        let reconstruction = decode(quantized.quantized)
-        let mse = mseLoss(reconstruction, x)
-        let total = mse + quantized.codebookLoss + quantized.commitmentLoss * configuration.commitmentWeight
-        return Output(reconstruction: reconstruction, indices: quantized.indices,
-                      loss: LossTerms(total: total, terms: [("reconstruction", mse), ("codebook", quantized.codebookLoss),
-                                                            ("commitment", quantized.commitmentLoss)]))
+        let out = trainingOutput(x)
+        return Output(reconstruction: out.reconstruction, indices: out.indices[0], loss: out.loss)
     }
 }
