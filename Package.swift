@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VQModels", dependencies: ["VQLayers"]),
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
-        .target(name: "VQCodec", dependencies: ["VQImage", "CZstd", "CZlib"]),
+        .target(name: "VQCodec", dependencies: ["VQTokenizer", "VQImage", "CZstd", "CZlib"]),
         .target(name: "VQTokenizer", dependencies: ["VQModels", "VQImage", "VQCheckpoint"], resources: [.copy("Models")]),
         .target(name: "VQTraining", dependencies: ["VQTokenizer", "VQData"]),
         .executableTarget(
@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "VQLayersTests", dependencies: ["VQLayers"]),
         .testTarget(name: "VQDataTests", dependencies: ["VQData"]),
         .testTarget(name: "VQImageTests", dependencies: ["VQImage"]),
-        .testTarget(name: "VQCodecTests", dependencies: ["VQCodec"]),
+        .testTarget(name: "VQCodecTests", dependencies: ["VQCodec", "VQTokenizer", "VQModels"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
         .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData"]),
