@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "VQCodecTests", dependencies: ["VQCodec", "VQTokenizer", "VQModels"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
-        .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData"]),
+        .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData", "CHDF5"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -91,3 +91,6 @@ static inline void vq_h5_error_describe(char *buf, size_t cap) {
     struct vq_h5_error_text t = { buf, cap, 0 };
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, vq_h5_error_walker, &t);
 }
+
+// Identifiers of any kind still open in the library (files, groups, datasets, types, attributes), for leak checks.
+static inline ssize_t vq_h5_open_object_count(void) { return H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL); }

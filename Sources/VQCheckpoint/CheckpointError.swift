@@ -14,6 +14,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case unexpectedTensors(names: [String])
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case unsupportedDType(name: String, found: String, expected: String)
+    /// A dataset's data (fletcher32, CRC-32) or the metadata of the object at `name` fails its checksum.
     case checksumMismatch(name: String, detail: String)
     /// libhdf5 rejected the file's structure (truncated, damaged metadata).
     case corrupt(path: String, detail: String)
@@ -46,7 +47,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .unsupportedDType(name, found, expected):
             return "tensor '\(name)' has element type \(found); expected \(expected). Convert it (e.g. to float32) before loading."
         case let .checksumMismatch(name, detail):
-            return "tensor '\(name)' fails its checksum (\(detail)): the file is damaged. Restore it from a backup or an earlier checkpoint."
+            return "'\(name)' fails its checksum (\(detail)): the file is damaged. Restore it from a backup or an earlier checkpoint."
         case let .corrupt(path, detail):
             return "\(path): the file is damaged or truncated: \(detail). Restore it from a backup or an earlier checkpoint."
         case let .invalidMetadata(name, detail):

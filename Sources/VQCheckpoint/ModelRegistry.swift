@@ -7,7 +7,7 @@ import VQModels
 /// Configurations from files are checked before anything is built, so a damaged or hostile file cannot make
 /// a layer constructor trap or allocate without bound.
 public enum ModelRegistry {
-    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind]
+    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind, PhotoVQVAE.kind]
 
     /// At most this many parameters (1 GiB of float32) in a configuration read from a file.
     public static let parameterLimit = 1 << 28
@@ -21,13 +21,15 @@ public enum ModelRegistry {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Decodes and checks a configuration of `kind`; returns the parameter count it implies.
+    /// Decodes and checks a configuration of `kind`; returns an upper bound of the parameter count it implies
+    /// (exact for the plain reference models).
     @discardableResult
     public static func validate(kind: String, configurationJSON json: String) throws(CheckpointError) -> Int {
         switch kind {
         case MLPVAE.kind: return try parameterCount(decode(MLPVAE.Configuration.self, kind: kind, json: json))
         case ConvVQVAE.kind: return try parameterCount(decode(ConvVQVAE.Configuration.self, kind: kind, json: json))
         case TokenPrior.kind: return try parameterCount(decode(TokenPrior.Configuration.self, kind: kind, json: json))
+        case PhotoVQVAE.kind: return try parameterCount(decode(PhotoVQVAE.Configuration.self, kind: kind, json: json))
         default: throw .unknownModelKind(kind)
         }
     }
@@ -40,6 +42,7 @@ public enum ModelRegistry {
         case MLPVAE.kind: return MLPVAE(configuration: try decode(MLPVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case ConvVQVAE.kind: return ConvVQVAE(configuration: try decode(ConvVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case TokenPrior.kind: return TokenPrior(configuration: try decode(TokenPrior.Configuration.self, kind: kind, json: json), rng: &rng)
+        case PhotoVQVAE.kind: return PhotoVQVAE(configuration: try decode(PhotoVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         default: throw .unknownModelKind(kind)
         }
     }
@@ -81,10 +84,30 @@ public enum ModelRegistry {
         try sizes(kind, [("channels", c.channels), ("hiddenChannels", c.hiddenChannels),
                          ("latentChannels", c.latentChannels), ("codes", c.codes)])
         try require(c.commitmentWeight.isFinite, kind, "commitmentWeight is \(c.commitmentWeight); expected a finite number")
-        let (ch, h, l, k) = (Double(c.channels), Double(c.hiddenChannels), Double(c.latentChannels), Double(c.codes))
+        let (ch, h, l) = (Double(c.channels), Double(c.hiddenChannels), Double(c.latentChannels))
         let encoder = (ch * h * 16 + h) + (h * l * 16 + l) + (l * l * 9 + l)
         let decoder = (l * l * 9 + l) + (l * h * 16 + h) + (h * ch * 16 + ch)
-        return try bounded(kind, encoder + k * l + decoder)
+        let quantizer = c.quantizer == nil ? Double(c.codes) * l : try quantizerBound(kind, c.quantizerOptions, codes: c.codes, dimension: c.latentChannels)
+        return try bounded(kind, encoder + quantizer + decoder)
+    }
+
+    /// At most: per level a codebook, EMA sums of the same size, and a few per-code and scalar buffers.
+    private static func quantizerBound(_ kind: String, _ options: QuantizerOptions, codes: Int, dimension: Int) throws(CheckpointError) -> Double {
+        if let problem = options.problem { throw .invalidConfiguration(kind: kind, detail: "quantizer: \(problem)") }
+        let (k, d) = (Double(codes), Double(dimension))
+        return Double(options.levels) * (3 * k * d + 4 * k + 8)
+    }
+
+    static func parameterCount(_ c: PhotoVQVAE.Configuration) throws(CheckpointError) -> Int {
+        let kind = PhotoVQVAE.kind
+        if let problem = c.problem { throw .invalidConfiguration(kind: kind, detail: problem) }
+        let s = c.stageChannels.map(Double.init)
+        let (ch, l, top) = (Double(c.channels), Double(c.latentChannels), s.last!)
+        var count = (ch * s[0] * 9 + s[0]) + (s[0] * ch * 9 + ch)  // encoder in, decoder out
+        for i in 0..<(s.count - 1) { count += 2 * (s[i] * s[i + 1] * 16 + s[i + 1]) }  // down and up
+        count += 2 * Double(c.residualBlocks) * (top * top * 9 + top + top * top + top)
+        count += (top * l + l) + (l * top * 9 + top)  // enc.out, dec.in
+        return try bounded(kind, count + quantizerBound(kind, c.quantizer, codes: c.codes, dimension: c.latentChannels))
     }
 
     static func parameterCount(_ c: TokenPrior.Configuration) throws(CheckpointError) -> Int {

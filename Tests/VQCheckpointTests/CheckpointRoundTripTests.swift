@@ -43,7 +43,8 @@ struct CheckpointRoundTripTests {
             }
             var rng = RandomGenerator(seed: 99)
             _ = rng.next()
-            let training = TrainingState(globalStep: 17, epoch: 2, randomState: rng.stateWords, dataOrder: rng.permutation(50),
+            let order = rng.permutation(50)
+            let training = TrainingState(globalStep: 17, epoch: 2, randomState: rng.stateWords, dataOrder: order,
                                          dataPosition: 32, metrics: ["loss": [1.5, 0.25, 1e-300], "lr": []])
             let checkpoint = Checkpoint(model: model, optimizer: adam, training: training)
             let url = dir.appendingPathComponent("state.h5")

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import VQCheckpoint
+
+@Suite("dtype conversion")
+struct DTypeConversionTests {
+    @Test("float16: round to nearest, ties to even, overflow to infinity, subnormals")
+    func half() {
+        #expect(doubleToHalf(1) == 0x3C00)
+        #expect(doubleToHalf(-2) == 0xC000)
+        #expect(doubleToHalf(65504) == 0x7BFF)
+        #expect(doubleToHalf(65519.99) == 0x7BFF)
+        #expect(doubleToHalf(65520) == 0x7C00)  // the tie above the largest finite value goes to infinity
+        #expect(doubleToHalf(2049) == doubleToHalf(2048))  // tie -> even mantissa
+        #expect(doubleToHalf(2051) == doubleToHalf(2052))
+        #expect(doubleToHalf(0x1p-24) == 0x0001)
+        #expect(doubleToHalf(0x1p-25) == 0x0000)  // tie between 0 and the smallest subnormal -> 0
+        #expect(doubleToHalf(3 * 0x1p-25) == 0x0002)  // tie between 1 and 2 ulps -> 2
+        #expect(doubleToHalf(-0.0) == 0x8000)
+        #expect(doubleToHalf(.nan) & 0x7E00 == 0x7E00)
+        #expect(doubleToHalf(-.infinity) == 0xFC00)
+    }
+
+    @Test("float16 agrees with the platform's Float16 conversion on 100,000 values, and widening is exact")
+    func halfMatchesPlatform() {
+        var state: UInt64 = 12345
+        for _ in 0..<100_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let value = Float(bitPattern: UInt32(truncatingIfNeeded: state >> 32))
+            guard !value.isNaN else { continue }
+            #expect(doubleToHalf(Double(value)) == Float16(value).bitPattern, "\(value)")
+            let bits = UInt16(truncatingIfNeeded: state >> 16)
+            let half = Float16(bitPattern: bits)
+            if !half.isNaN { #expect(halfToFloat(bits) == Float(half)) }
+        }
+    }
+
+    @Test("bfloat16: round to nearest even on the upper 16 bits of float32")
+    func bfloat() {
+        #expect(doubleToBFloat16(1) == 0x3F80)
+        #expect(doubleToBFloat16(1 + 0x1p-8) == 0x3F80)  // tie -> even
+        #expect(doubleToBFloat16(1 + 3 * 0x1p-8) == 0x3F82)  // tie -> even (up)
+        #expect(doubleToBFloat16(1 + 0x1p-8 + 0x1p-20) == 0x3F81)
+        #expect(doubleToBFloat16(Double(Float.greatestFiniteMagnitude)) == 0x7F80)
+        #expect(doubleToBFloat16(.nan) == 0x7FC0)
+        #expect(doubleToBFloat16(-0.0) == 0x8000)
+        // Against the usual bit trick (valid for finite float32): (bits + 0x7FFF + lsb) >> 16.
+        var state: UInt64 = 99
+        for _ in 0..<100_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let bits = UInt32(truncatingIfNeeded: state >> 32)
+            let value = Float(bitPattern: bits)
+            guard value.isFinite else { continue }
+            let trick = UInt16(truncatingIfNeeded: (UInt64(bits) + 0x7FFF + UInt64((bits >> 16) & 1)) >> 16)
+            #expect(doubleToBFloat16(Double(value)) == trick, "\(value)")
+        }
+    }
+
+    @Test("converting a checkpoint changes model tensors only, and float16 -> float32 -> float16 is lossless")
+    func checkpointConversion() {
+        let values: [Float] = [0, 1, -1.5, 3.14159265, 1e-6, 65504, 70000, .infinity]
+        var checkpoint = Checkpoint(modelKind: "", modelConfiguration: "", tensors: [NamedTensor(name: "w", tensor: StoredTensor(float32: values, shape: [8]))])
+        checkpoint.training = TrainingState(globalStep: 1, epoch: 0, randomState: [1, 2, 3, 4], dataOrder: [0], dataPosition: 0)
+        let half = checkpoint.converted(to: .f16)
+        #expect(half.tensors[0].tensor.dtype == "F16" && half.tensors[0].tensor.bytes.count == 16)
+        #expect(half.training == checkpoint.training)
+        let widened = half.converted(to: .f32)
+        #expect(widened.tensors[0].tensor.doubles() == [0, 1, -1.5, 3.140625, Double(Float16(1e-6 as Float)), 65504, .infinity, .infinity])
+        #expect(widened.converted(to: .f16).tensors == half.tensors)
+        let bf = checkpoint.converted(to: .bf16)
+        #expect(bf.tensors[0].tensor.doubles()[3] == 3.140625)
+    }
+}
