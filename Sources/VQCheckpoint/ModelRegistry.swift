@@ -7,7 +7,7 @@ import VQModels
 /// Configurations from files are checked before anything is built, so a damaged or hostile file cannot make
 /// a layer constructor trap or allocate without bound.
 public enum ModelRegistry {
-    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind, PhotoVQVAE.kind]
+    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind, ConvVAE.kind, PhotoVQVAE.kind]
 
     /// At most this many parameters (1 GiB of float32) in a configuration read from a file.
     public static let parameterLimit = 1 << 28
@@ -29,6 +29,7 @@ public enum ModelRegistry {
         case MLPVAE.kind: return try parameterCount(decode(MLPVAE.Configuration.self, kind: kind, json: json))
         case ConvVQVAE.kind: return try parameterCount(decode(ConvVQVAE.Configuration.self, kind: kind, json: json))
         case TokenPrior.kind: return try parameterCount(decode(TokenPrior.Configuration.self, kind: kind, json: json))
+        case ConvVAE.kind: return try parameterCount(decode(ConvVAE.Configuration.self, kind: kind, json: json))
         case PhotoVQVAE.kind: return try parameterCount(decode(PhotoVQVAE.Configuration.self, kind: kind, json: json))
         default: throw .unknownModelKind(kind)
         }
@@ -42,6 +43,7 @@ public enum ModelRegistry {
         case MLPVAE.kind: return MLPVAE(configuration: try decode(MLPVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case ConvVQVAE.kind: return ConvVQVAE(configuration: try decode(ConvVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case TokenPrior.kind: return TokenPrior(configuration: try decode(TokenPrior.Configuration.self, kind: kind, json: json), rng: &rng)
+        case ConvVAE.kind: return ConvVAE(configuration: try decode(ConvVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case PhotoVQVAE.kind: return PhotoVQVAE(configuration: try decode(PhotoVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         default: throw .unknownModelKind(kind)
         }
@@ -75,8 +77,28 @@ public enum ModelRegistry {
     static func parameterCount(_ c: MLPVAE.Configuration) throws(CheckpointError) -> Int {
         let kind = MLPVAE.kind
         try sizes(kind, [("inputSize", c.inputSize), ("hiddenSize", c.hiddenSize), ("latentSize", c.latentSize)])
-        let (i, h, l) = (Double(c.inputSize), Double(c.hiddenSize), Double(c.latentSize))
-        return try bounded(kind, (i * h + h) + 2 * (h * l + l) + (l * h + h) + (h * i + i))
+        try vaeOptions(kind, classes: c.classes, outputVariance: c.outputVariance)
+        let (i, h, l, y) = (Double(c.inputSize), Double(c.hiddenSize), Double(c.latentSize), Double(c.classes))
+        return try bounded(kind, ((i + y) * h + h) + 2 * (h * l + l) + ((l + y) * h + h) + (h * i + i))
+    }
+
+    private static func vaeOptions(_ kind: String, classes: Int, outputVariance: Float) throws(CheckpointError) {
+        try require(classes >= 0 && classes <= 1 << 16, kind, "classes is \(classes); expected 0...65536")
+        try require(outputVariance.isFinite && outputVariance > 0, kind, "outputVariance is \(outputVariance); expected a positive number")
+    }
+
+    static func parameterCount(_ c: ConvVAE.Configuration) throws(CheckpointError) -> Int {
+        let kind = ConvVAE.kind
+        try sizes(kind, [("channels", c.channels), ("height", c.height), ("width", c.width), ("hiddenChannels", c.hiddenChannels),
+                         ("featureChannels", c.featureChannels), ("denseSize", c.denseSize), ("latentSize", c.latentSize)])
+        try require(c.height % 4 == 0 && c.width % 4 == 0, kind, "height and width are \(c.height)x\(c.width); expected multiples of 4")
+        try vaeOptions(kind, classes: c.classes, outputVariance: c.outputVariance)
+        let (ch, h, f, d, l, y) = (Double(c.channels), Double(c.hiddenChannels), Double(c.featureChannels), Double(c.denseSize),
+                                   Double(c.latentSize), Double(c.classes))
+        let features = f * Double(c.height / 4) * Double(c.width / 4)
+        let encoder = (ch * h * 9 + h) + (h * f * 9 + f) + ((features + y) * d + d) + 2 * (d * l + l)
+        let decoder = ((l + y) * features + features) + (f * f * 9 + f) + (f * h * 9 + h) + (h * ch * 9 + ch)
+        return try bounded(kind, encoder + decoder)
     }
 
     static func parameterCount(_ c: ConvVQVAE.Configuration) throws(CheckpointError) -> Int {
