@@ -91,24 +91,15 @@ public final class VQVAETrainer {
 
         switch configuration.dataset {
         case .mnist:
-            let train = try LabeledImages.mnist(directory: data, split: .train)
-            let test = try LabeledImages.mnist(directory: data, split: .test)
-            source = MNISTSource(images: train)
-            let n = configuration.evaluationImages == 0 ? test.count : Swift.min(test.count, configuration.evaluationImages)
-            let size = test.height * test.width
-            evaluationImages = (0..<n).map { i in
-                Image(width: test.width, height: test.height, channels: 1,
-                      pixels: test.pixels[(i * size)..<((i + 1) * size)].map { UInt8(($0 * 255).rounded()) })
-            }
+            source = MNISTSource(images: try LabeledImages.mnist(directory: data, split: .train))
         case .photo:
             let train = try loadPNGFolders([data.appendingPathComponent("train"), data.appendingPathComponent("val")], channels: channels)
             for (i, image) in train.enumerated() where image.width < configuration.cropSize || image.height < configuration.cropSize {
                 throw TrainingDataError.tooSmall(path: "training image \(i)", width: image.width, height: image.height, crop: configuration.cropSize)
             }
             source = PhotoCropSource(images: train, crop: configuration.cropSize, cropsPerImage: configuration.cropsPerImage)
-            let test = try loadPNGFolders([data.appendingPathComponent("test")], channels: channels)
-            evaluationImages = configuration.evaluationImages == 0 ? test : Array(test.prefix(configuration.evaluationImages))
         }
+        evaluationImages = try loadEvaluationImages(configuration.dataset, data: data, channels: channels, limit: configuration.evaluationImages)
         if resume == nil { order = DataOrder(count: source.count, seed: configuration.seed) }
         guard order.count == source.count else {
             throw TrainingError.resumeMismatch("the checkpoint's epoch has \(order.count) examples, the data has \(source.count)")
