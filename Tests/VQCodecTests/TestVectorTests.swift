@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import VQImage
+@testable import VQCodec
+@testable import VQTokenizer
+
+/// The pinned examples of Formats/testvectors/ (see its README). Set VQC_WRITE_TESTVECTORS=1 to regenerate them
+/// after a deliberate format or model change, then review the diff.
+@Suite struct TestVectorTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let folder = root.appendingPathComponent("Formats/testvectors")
+    static let regenerate = ProcessInfo.processInfo.environment["VQC_WRITE_TESTVECTORS"] == "1"
+
+    struct Vector: Codable, Equatable {
+        var name: String
+        var image: String?
+        var model: String?
+        var vqcBytes: Int
+        var vqcSHA256: String
+        var decodedPNGSHA256: String?
+        var decodedPixelsSHA256: String?
+    }
+
+    /// Model-independent container vectors: fixed indices in each method (the zstd bytes are those of libzstd 1.5.x
+    /// at level 19).
+    static func containerVectors() throws -> [(String, [UInt8])] {
+        let fingerprint: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67]
+        let level = LevelShape(height: 7, width: 7, codebookSize: 512)
+        let indices = (0..<49).map { i in (i / 7 == 0 || i / 7 == 6 || i % 7 == 0 || i % 7 == 6) ? 42 : (i * 97) % 512 }
+        return try EntropyMethod.allCases.map { method in
+            ("container-\(method.shortName)", try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
+                                                                        channels: 1, levels: [level], indices: [indices], method: method))
+        }
+    }
+
+    static func modelVectors() throws -> [(Vector, [UInt8])] {
+        var result: [(Vector, [UInt8])] = []
+        let cases: [(String, BuiltinTokenizer)] = [
+            ("Samples/digit-00000-7.png", .mnist), ("Samples/digit-00001-2.png", .mnist), ("Samples/digit-00003-0.png", .mnist),
+        ]
+        for (path, builtin) in cases where Tokenizer.builtinURL(builtin) != nil {
+            let tokenizer = try Tokenizer.builtin(builtin)
+            let image = try ImageInput.read(path: root.appendingPathComponent(path).path)
+            let bytes = try Codec.encode(image, tokenizer: tokenizer)
+            let decoded = try Codec.decode(bytes, tokenizer: tokenizer)
+            let name = "\(builtin.rawValue)-" + (path as NSString).lastPathComponent.replacingOccurrences(of: ".png", with: "")
+            result.append((Vector(name: name, image: path, model: builtin.rawValue, vqcBytes: bytes.count, vqcSHA256: SHA256.hex(bytes),
+                                  decodedPNGSHA256: SHA256.hex([UInt8](try decoded.pngData())),
+                                  decodedPixelsSHA256: SHA256.hex(decoded.pixels)), bytes))
+        }
+        return result
+    }
+
+    @Test func pinnedVectorsMatch() throws {
+        var vectors: [(Vector, [UInt8])] = try TestVectorTests.containerVectors().map { name, bytes in
+            (Vector(name: name, vqcBytes: bytes.count, vqcSHA256: SHA256.hex(bytes)), bytes)
+        }
+        vectors += try TestVectorTests.modelVectors()
+        let manifest = TestVectorTests.folder.appendingPathComponent("vectors.json")
+        if TestVectorTests.regenerate {
+            try FileManager.default.createDirectory(at: TestVectorTests.folder, withIntermediateDirectories: true)
+            for (vector, bytes) in vectors {
+                try Data(bytes).write(to: TestVectorTests.folder.appendingPathComponent(vector.name + ".vqc"))
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(vectors.map(\.0)).write(to: manifest)
+            return
+        }
+        let expected = try JSONDecoder().decode([Vector].self, from: Data(contentsOf: manifest))
+        for pinned in expected {
+            // The stored file decodes (model vectors: to the pinned pixels) ...
+            let stored = [UInt8](try Data(contentsOf: TestVectorTests.folder.appendingPathComponent(pinned.name + ".vqc")))
+            #expect(SHA256.hex(stored) == pinned.vqcSHA256, "\(pinned.name).vqc changed on disk")
+            let file = try ContainerFile(stored)
+            if let model = pinned.model, let builtin = BuiltinTokenizer(rawValue: model), Tokenizer.builtinURL(builtin) != nil {
+                let tokenizer = try Tokenizer.builtin(builtin)
+                let image = try Codec.decode([file], tokenizer: tokenizer)[0]
+                #expect(SHA256.hex(image.pixels) == pinned.decodedPixelsSHA256, "\(pinned.name): decoded pixels differ")
+                #expect(SHA256.hex([UInt8](try image.pngData())) == pinned.decodedPNGSHA256, "\(pinned.name): decoded PNG differs")
+            }
+            // ... and encoding again gives the same bytes.
+            if let fresh = vectors.first(where: { $0.0.name == pinned.name }) {
+                #expect(fresh.0 == pinned, "\(pinned.name): encoding changed")
+            } else {
+                Issue.record("\(pinned.name): its model is not in this build")
+            }
+        }
+    }
+}
