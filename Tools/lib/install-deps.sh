@@ -5,7 +5,7 @@
 #
 # Works as root or through sudo, and without a terminal (CI): DEBIAN_FRONTEND=noninteractive, -y, sudo -n.
 
-VQ_APT_PACKAGES=(libhdf5-dev libzstd-dev libopenblas-dev libpng-dev zlib1g-dev hdf5-tools pkg-config)
+VQ_APT_PACKAGES=(libhdf5-dev libzstd-dev libopenblas-dev libpng-dev zlib1g-dev hdf5-tools pkg-config webp libjpeg-turbo-progs)
 # pkg-config names SwiftPM looks up for the system library targets in Package.swift.
 VQ_PKG_CONFIG_MODULES=(hdf5 libzstd openblas libpng16 zlib)
 
