@@ -92,6 +92,11 @@ public final class ConvVAE: VariationalAutoencoder {
             + prefixed("dec2", dec2) + prefixed("dec3", dec3)
     }
 
+    public var encoderParameters: [(name: String, tensor: Tensor)] {
+        prefixed("enc1", enc1) + prefixed("enc2", enc2) + prefixed("enc_fc", encFC) + prefixed("fc_mu", fcMean)
+            + prefixed("fc_logvar", fcLogVariance)
+    }
+
     public var latentSize: Int { configuration.latentSize }
     public var classes: Int { configuration.classes }
     public var likelihood: Likelihood { configuration.likelihood }

@@ -65,6 +65,10 @@ public final class MLPVAE: VariationalAutoencoder {
         prefixed("fc1", fc1) + prefixed("fc21", fc21) + prefixed("fc22", fc22) + prefixed("fc3", fc3) + prefixed("fc4", fc4)
     }
 
+    public var encoderParameters: [(name: String, tensor: Tensor)] {
+        prefixed("fc1", fc1) + prefixed("fc21", fc21) + prefixed("fc22", fc22)
+    }
+
     public var latentSize: Int { configuration.latentSize }
     public var classes: Int { configuration.classes }
     public var likelihood: Likelihood { configuration.likelihood }

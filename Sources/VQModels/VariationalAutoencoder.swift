@@ -28,6 +28,8 @@ public protocol VariationalAutoencoder: ConfigurableModel {
     func encode(_ x: Tensor, labels: [Int]?) -> (mean: Tensor, logVariance: Tensor)
     /// The decoder's pre-sigmoid output, flattened to [B, C*H*W].
     func decodeLogits(_ z: Tensor, labels: [Int]?) -> Tensor
+    /// The parameters of q(z|x), by name (the encoder's half of `namedParameters`).
+    var encoderParameters: [(name: String, tensor: Tensor)] { get }
 }
 
 extension VariationalAutoencoder {

@@ -98,3 +98,11 @@ extension LabeledImages {
         return (images, conditional ? indices.map { labels[$0] } : nil)
     }
 }
+
+/// Checks shared by the evaluation tools.
+public enum VAEEvaluation {
+    /// Throws a clear error when `images` do not fit `model` (shape, or labels for a conditional model).
+    public static func check(_ images: LabeledImages, for model: any VariationalAutoencoder, source: String) throws {
+        try images.check(for: model, source: source)
+    }
+}
