@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "VQModels", dependencies: ["VQLayers"]),
         .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
-        .target(name: "VQCodec", dependencies: ["VQTokenizer", "VQImage", "CZstd", "CZlib"]),
+        .target(name: "VQCodec", dependencies: ["VQTokenizer", "VQImage", "CZstd", "CZlib"], resources: [.copy("Statistics")]),
         .target(name: "VQTokenizer", dependencies: ["VQModels", "VQImage", "VQCheckpoint"], resources: [.copy("Models")]),
         .target(name: "VQTraining", dependencies: ["VQTokenizer", "VQData"]),
         .executableTarget(

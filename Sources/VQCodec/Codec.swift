@@ -27,11 +27,13 @@ public enum Codec {
         let inputs = images.map { $0.channels == tokenizer.channels ? $0 : $0.converted(toChannels: tokenizer.channels) }
         let grids = try tokenizer.encode(inputs, levels: levels)
         let fingerprint = fingerprintPrefix(tokenizer.fingerprint)
+        let statistics = TokenStatistics.shipped(fingerprintPrefix: fingerprint).flatMap { $0.fingerprint == tokenizer.fingerprint ? $0 : nil }
         return try zip(images, grids).map { image, grid in
             let shapes = grid.codebookSizes.map { LevelShape(height: grid.height, width: grid.width, codebookSize: $0) }
             let indices = (0..<grid.levels).map { Array(grid.indices(level: $0)) }
             return try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: image.width,
-                                            height: image.height, channels: image.channels, levels: shapes, indices: indices)
+                                            height: image.height, channels: image.channels, levels: shapes, indices: indices,
+                                            statistics: statistics)
         }
     }
 

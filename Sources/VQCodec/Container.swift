@@ -9,17 +9,20 @@ public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     case stored = 1
     /// Bit-packed, with the most frequent index of each level coded as a single 1 bit (others as 0 + index).
     case frequentFlag = 2
-    // 3 is reserved for coding with an autoregressive prior's probabilities.
+    /// Arithmetic coding with the model's token statistics (per grid position), shipped beside the model.
+    case statistics = 3
+    // 4 is reserved for coding with an autoregressive prior's probabilities.
 
     public var description: String {
         switch self {
         case .zstd: return "zstd (bit-packed indices in a zstd frame)"
         case .stored: return "stored (bit-packed indices)"
         case .frequentFlag: return "frequent-flag (bit-packed, most frequent index as one bit)"
+        case .statistics: return "statistics (arithmetic coding with the model's token statistics)"
         }
     }
 
-    public var shortName: String { ["zstd", "stored", "frequent-flag"][Int(rawValue)] }
+    public var shortName: String { ["zstd", "stored", "frequent-flag", "statistics"][Int(rawValue)] }
     static var knownList: String { allCases.map { "\($0.rawValue) (\($0.shortName))" }.joined(separator: ", ") }
 }
 
@@ -193,6 +196,7 @@ public struct ContainerHeader: Equatable, Sendable {
         case .stored: return packedLength
         case .zstd: return packedLength + packedLength / 128 + 64  // above ZSTD_compressBound + checksum
         case .frequentFlag: return (levels.reduce(0) { $0 + $1.bitsPerIndex + $1.count * ($1.bitsPerIndex + 1) } + 7) / 8
+        case .statistics: return (tokenCount * 17 + 64) / 8  // at most 16 bits per token with totals of 2^16, plus the end
         }
     }
 }
@@ -204,7 +208,8 @@ public struct ContainerFile: Equatable, Sendable {
 
     /// Encodes with the smallest of the methods (ties go to the lower method number), or with `method` if given.
     public static func encode(fingerprint: [UInt8], modelName: String?, width: Int, height: Int, channels: Int,
-                              levels: [LevelShape], indices: [[Int]], method: EntropyMethod? = nil) throws(ContainerError) -> [UInt8] {
+                              levels: [LevelShape], indices: [[Int]], method: EntropyMethod? = nil,
+                              statistics: TokenStatistics? = nil) throws(ContainerError) -> [UInt8] {
         guard indices.count == levels.count else {
             throw .invalidField(name: "level count", found: "\(indices.count) index arrays", expected: "\(levels.count)")
         }
@@ -229,7 +234,11 @@ public struct ContainerFile: Equatable, Sendable {
         if method == nil || method == .frequentFlag {
             candidates.append((.frequentFlag, TokenPacking.packFrequentFlag(levels: levels, indices: indices)))
         }
+        if method == nil || method == .statistics, let statistics, statistics.covers(levels) {
+            candidates.append((.statistics, TokenPacking.packStatistics(levels: levels, indices: indices, statistics: statistics)))
+        }
         guard let best = candidates.min(by: { ($0.1.count, $0.0.rawValue) < ($1.1.count, $1.0.rawValue) }) else {
+            if method == .statistics { throw .statisticsMissing(fingerprint: header.fingerprintHex) }
             throw .payloadCorrupt("zstd could not compress the tokens")
         }
         header.method = best.0
@@ -246,8 +255,9 @@ public struct ContainerFile: Equatable, Sendable {
         try split(bytes).header
     }
 
-    /// Reads and validates a whole file.
-    public init(_ bytes: [UInt8]) throws(ContainerError) {
+    /// Reads and validates a whole file. Method 3 files need the statistics of their model: `statistics`, or
+    /// those shipped for the fingerprint in the header.
+    public init(_ bytes: [UInt8], statistics: TokenStatistics? = nil) throws(ContainerError) {
         let (header, payload) = try ContainerFile.split(bytes)
         let indices: [[Int]]
         switch header.method {
@@ -258,6 +268,12 @@ public struct ContainerFile: Equatable, Sendable {
             indices = try TokenPacking.unpack(packed, levels: header.levels)
         case .frequentFlag:
             indices = try TokenPacking.unpackFrequentFlag(payload, levels: header.levels)
+        case .statistics:
+            guard let stats = statistics ?? TokenStatistics.shipped(fingerprintPrefix: header.fingerprint),
+                  Codec.fingerprintPrefix(stats.fingerprint) == header.fingerprint, stats.covers(header.levels) else {
+                throw .statisticsMissing(fingerprint: header.fingerprintHex)
+            }
+            indices = try TokenPacking.unpackStatistics(payload, levels: header.levels, statistics: stats)
         }
         self.header = header
         self.indices = indices

@@ -9,6 +9,7 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
     case unsupportedMethod(found: Int)
     case payloadCorrupt(String)
     case tooLarge(what: String, found: Int, limit: Int)
+    case statisticsMissing(fingerprint: String)
 
     public var description: String {
         switch self {
@@ -30,6 +31,8 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "unknown entropy-coding method \(found) in the .vqc header (this vqcodec knows \(EntropyMethod.knownList)); the file is corrupt or needs a newer vqcodec"
         case let .payloadCorrupt(reason):
             return "the .vqc token data is corrupt: \(reason); re-create or re-download the file"
+        case let .statisticsMissing(fingerprint):
+            return "the .vqc file is coded with the token statistics of the model with fingerprint \(fingerprint), which this build does not ship; decode it with the vqcodec build that wrote it"
         case let .tooLarge(what, found, limit):
             return "\(what) is \(found), above the limit of \(limit); refusing it before allocating memory"
         }

@@ -70,4 +70,32 @@ enum TokenPacking {
         try reader.checkPadding()
         return result
     }
+
+    /// Method 3: every token arithmetic-coded with its level's table for its grid position.
+    static func packStatistics(levels: [LevelShape], indices: [[Int]], statistics: TokenStatistics) -> [UInt8] {
+        var encoder = ArithmeticEncoder()
+        for (l, (level, values)) in zip(levels, indices).enumerated() {
+            for (p, v) in values.enumerated() { encoder.encode(v, statistics.table(level: l, position: p, shape: level)!) }
+        }
+        return encoder.finish()
+    }
+
+    static func unpackStatistics(_ bytes: [UInt8], levels: [LevelShape], statistics: TokenStatistics) throws(ContainerError) -> [[Int]] {
+        var decoder = ArithmeticDecoder(bytes)
+        var result: [[Int]] = []
+        for (l, level) in levels.enumerated() {
+            var values = [Int]()
+            values.reserveCapacity(level.count)
+            for p in 0..<level.count {
+                guard let table = statistics.table(level: l, position: p, shape: level) else {
+                    throw .payloadCorrupt("no token statistics for level \(l)")
+                }
+                values.append(decoder.decode(table))
+            }
+            result.append(values)
+        }
+        // A valid stream is never shorter than what the decoder needed to settle its last symbol.
+        guard decoder.overrun == 0 else { throw .payloadCorrupt("the arithmetic-coded tokens end early") }
+        return result
+    }
 }

@@ -11,7 +11,7 @@ struct VQCodec: ParsableCommand {
         Exit codes: 0 success; 1 failure or (for diff/verify) a difference or corruption was found; \
         2 bad usage or unreadable input.
         """,
-        subcommands: [EncodeCommand.self, DecodeCommand.self, InfoCommand.self, EvalGroupCommand.self, BenchCommand.self, CheckpointCommand.self,
+        subcommands: [EncodeCommand.self, DecodeCommand.self, InfoCommand.self, EvalGroupCommand.self, TokenStatsCommand.self, BenchCommand.self, CheckpointCommand.self,
                       TrainCommand.self, PlotCommand.self, ExperimentCommand.self]
     )
 

@@ -9,18 +9,44 @@ import Testing
         (0..<level.count).map { i in ((i * 7919 + seed * 31) % 97 < 50) ? 3 : (i * 131 + seed) % level.codebookSize }
     }
 
-    @Test(arguments: [EntropyMethod.zstd, .stored, .frequentFlag])
+    /// Statistics gathered on a few grids like the sample ones (fingerprint 0102...08).
+    static func statistics(_ levels: [LevelShape]) -> TokenStatistics {
+        let grids = (0..<20).map { seed in levels.map { level in
+            (0..<level.count).map { i in ((i * 7919 + seed * 31) % 97 < 50) ? 3 : (i * 131 + seed) % level.codebookSize }
+        } }
+        return TokenStatistics.collect(fingerprint: "0102030405060708" + String(repeating: "0", count: 48), shapes: levels, grids: grids)
+    }
+
+    @Test(arguments: EntropyMethod.allCases)
     func roundTripsEveryMethod(method: EntropyMethod) throws {
         let levels = [LevelShape(height: 7, width: 7, codebookSize: 512), LevelShape(height: 3, width: 5, codebookSize: 100)]
         let indices = levels.map { sampleIndices($0) }
+        let stats = ContainerTests.statistics(levels)
         let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
-                                             channels: 1, levels: levels, indices: indices, method: method)
-        let file = try ContainerFile(bytes)
+                                             channels: 1, levels: levels, indices: indices, method: method, statistics: stats)
+        let file = try ContainerFile(bytes, statistics: stats)
         #expect(file.indices == indices)
         #expect(file.header.method == method)
         #expect(file.header.modelName == "mnist")
         #expect(file.header.levels == levels)
         #expect(file.header.fingerprint == fingerprint)
+    }
+
+    @Test func statisticsSerializeAndCodeUnseenValues() throws {
+        let levels = [LevelShape(height: 7, width: 7, codebookSize: 512)]
+        let stats = ContainerTests.statistics(levels)
+        let copy = try TokenStatistics(serialized: stats.serialized())
+        #expect(copy.serialized() == stats.serialized())
+        var g = FuzzTests.Generator(state: 5)
+        for _ in 0..<200 {
+            let indices = [(0..<49).map { _ in g.below(3) == 0 ? 3 : g.below(512) }]
+            let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28, channels: 1,
+                                                 levels: levels, indices: indices, method: .statistics, statistics: copy)
+            #expect(try ContainerFile(bytes, statistics: stats).indices == indices)
+        }
+        let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28, channels: 1,
+                                             levels: levels, indices: [sampleIndices(levels[0])], method: .statistics, statistics: stats)
+        #expect(throws: ContainerError.statisticsMissing(fingerprint: "0102030405060708")) { try ContainerFile(bytes) }
     }
 
     @Test func bitsPerIndexIsCeilLog2() {
@@ -35,10 +61,11 @@ import Testing
         let levels = [LevelShape(height: 7, width: 7, codebookSize: 512)]
         let indices = [sampleIndices(levels[0])]
         let auto = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28, channels: 1,
-                                            levels: levels, indices: indices)
+                                            levels: levels, indices: indices, statistics: ContainerTests.statistics(levels))
         for method in EntropyMethod.allCases {
             let forced = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28,
-                                                  channels: 1, levels: levels, indices: indices, method: method)
+                                                  channels: 1, levels: levels, indices: indices, method: method,
+                                                  statistics: ContainerTests.statistics(levels))
             #expect(auto.count <= forced.count)
         }
     }
@@ -46,12 +73,15 @@ import Testing
     @Test func everyTruncationIsRefused() throws {
         let levels = [LevelShape(height: 7, width: 7, codebookSize: 512)]
         for method in EntropyMethod.allCases {
+            let stats = ContainerTests.statistics(levels)
             let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
-                                                 channels: 1, levels: levels, indices: [sampleIndices(levels[0])], method: method)
+                                                 channels: 1, levels: levels, indices: [sampleIndices(levels[0])], method: method,
+                                                 statistics: stats)
             for n in 0..<bytes.count {
-                #expect(throws: ContainerError.self) { try ContainerFile(Array(bytes.prefix(n))) }
+                #expect(throws: ContainerError.self) { try ContainerFile(Array(bytes.prefix(n)), statistics: stats) }
             }
-            #expect(throws: ContainerError.self) { try ContainerFile(bytes + [0]) }
+            #expect(throws: ContainerError.self) { try ContainerFile(bytes + [0], statistics: stats) }
+            _ = method
         }
     }
 

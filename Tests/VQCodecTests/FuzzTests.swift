@@ -20,6 +20,10 @@ import VQTokenizer
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     }
 
+    /// Statistics for the gray test model, so method 3 files are fuzzed through to the tokenizer too.
+    static let statistics = ContainerTests.statistics([LevelShape(height: 7, width: 7, codebookSize: 512)])
+        .relabeled(fingerprint: TestModels.gray.fingerprint)
+
     static func seeds() throws -> [[UInt8]] {
         var files: [[UInt8]] = []
         let fp: [UInt8] = Codec.fingerprintPrefix(TestModels.gray.fingerprint)
@@ -27,7 +31,7 @@ import VQTokenizer
         let digits = (0..<49).map { $0 % 5 == 0 ? ($0 * 37) % 512 : 17 }
         for method in EntropyMethod.allCases {
             files.append(try ContainerFile.encode(fingerprint: fp, modelName: "mnist", width: 28, height: 28, channels: 1,
-                                                  levels: [level], indices: [digits], method: method))
+                                                  levels: [level], indices: [digits], method: method, statistics: statistics))
         }
         files.append(try Codec.encode(TestModels.digit(width: 61, height: 23), tokenizer: TestModels.gray))
         let two = [LevelShape(height: 3, width: 4, codebookSize: 300), LevelShape(height: 3, width: 4, codebookSize: 7)]
@@ -60,6 +64,7 @@ import VQTokenizer
     }
 
     @Test func mutatedFilesAreRefusedCleanly() throws {
+        #expect(FuzzTests.statistics.fingerprint == TestModels.gray.fingerprint)
         let count = Int(ProcessInfo.processInfo.environment["VQC_FUZZ_COUNT"] ?? "") ?? 3_000
         let seeds = try FuzzTests.seeds()
         var g = Generator(state: UInt64(ProcessInfo.processInfo.environment["VQC_FUZZ_SEED"] ?? "") ?? 1)
@@ -69,7 +74,7 @@ import VQTokenizer
             let bytes = FuzzTests.mutate(seeds[g.below(seeds.count)], &g)
             let start = Date()
             do {
-                let file = try ContainerFile(bytes)
+                let file = try ContainerFile(bytes, statistics: FuzzTests.statistics)
                 let header = file.header
                 if ModelCatalog.matches(TestModels.gray, header) {
                     let image = try Codec.decode([file], tokenizer: TestModels.gray)[0]
@@ -89,4 +94,8 @@ import VQTokenizer
               + "0 crashes, slowest \(String(format: "%.2f", slowest * 1000)) ms")
         for (kind, n) in refused.sorted(by: { $0.value > $1.value }).prefix(12) { print("  \(n)\t\(kind)") }
     }
+}
+
+extension TokenStatistics {
+    func relabeled(fingerprint: String) -> TokenStatistics { TokenStatistics(fingerprint: fingerprint, levels: levels) }
 }

@@ -23,13 +23,18 @@ import VQImage
 
     /// Model-independent container vectors: fixed indices in each method (the zstd bytes are those of libzstd 1.5.x
     /// at level 19).
+    /// The statistics of method 3's vector: counts of a fixed synthetic set of grids.
+    static let statistics = ContainerTests.statistics([LevelShape(height: 7, width: 7, codebookSize: 512)])
+        .relabeled(fingerprint: "deadbeef01234567" + String(repeating: "0", count: 48))
+
     static func containerVectors() throws -> [(String, [UInt8])] {
         let fingerprint: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67]
         let level = LevelShape(height: 7, width: 7, codebookSize: 512)
         let indices = (0..<49).map { i in (i / 7 == 0 || i / 7 == 6 || i % 7 == 0 || i % 7 == 6) ? 42 : (i * 97) % 512 }
         return try EntropyMethod.allCases.map { method in
             ("container-\(method.shortName)", try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
-                                                                        channels: 1, levels: [level], indices: [indices], method: method))
+                                                                        channels: 1, levels: [level], indices: [indices], method: method,
+                                                                        statistics: statistics))
         }
     }
 
@@ -72,7 +77,7 @@ import VQImage
             // The stored file decodes (model vectors: to the pinned pixels) ...
             let stored = [UInt8](try Data(contentsOf: TestVectorTests.folder.appendingPathComponent(pinned.name + ".vqc")))
             #expect(SHA256.hex(stored) == pinned.vqcSHA256, "\(pinned.name).vqc changed on disk")
-            let file = try ContainerFile(stored)
+            let file = try ContainerFile(stored, statistics: TestVectorTests.statistics)
             if let model = pinned.model, let builtin = BuiltinTokenizer(rawValue: model), Tokenizer.builtinURL(builtin) != nil {
                 let tokenizer = try Tokenizer.builtin(builtin)
                 let image = try Codec.decode([file], tokenizer: tokenizer)[0]
