@@ -21,6 +21,23 @@ public enum ModelRegistry {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The default configuration of `kind` as JSON.
+    public static func defaultConfigurationJSON(kind: String) throws(CheckpointError) -> String {
+        func json<C: Encodable>(_ configuration: C) -> String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return String(decoding: (try? encoder.encode(configuration)) ?? Data("{}".utf8), as: UTF8.self)
+        }
+        switch kind {
+        case MLPVAE.kind: return json(MLPVAE.Configuration())
+        case ConvVQVAE.kind: return json(ConvVQVAE.Configuration())
+        case TokenPrior.kind: return json(TokenPrior.Configuration())
+        case PhotoVQVAE.kind: return json(PhotoVQVAE.Configuration())
+        case ConvVAE.kind: return json(ConvVAE.Configuration())
+        default: throw .unknownModelKind(kind)
+        }
+    }
+
     /// Decodes and checks a configuration of `kind`; returns an upper bound of the parameter count it implies
     /// (exact for the plain reference models).
     @discardableResult

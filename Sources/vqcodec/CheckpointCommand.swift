@@ -14,7 +14,8 @@ struct CheckpointCommand: ParsableCommand {
         PyTorch state_dict path, and optionally the optimizer and training state; every dataset carries a \
         checksum. safetensors files hold model weights only.
         """,
-        subcommands: [Inspect.self, Convert.self, Diff.self, Verify.self, Load.self, SaveLoop.self, Bench.self]
+        subcommands: [Inspect.self, Convert.self, Diff.self, Verify.self, Load.self, SaveLoop.self, Bench.self, New.self, Probe.self,
+                      ExportAll.self]
     )
 }
 
@@ -251,13 +252,21 @@ extension CheckpointCommand {
                 checkpointOf = { Checkpoint(model: vqvae, optimizer: $0, training: $1) }
             }
             let adam = Adam(parameters: model.parameters)
+            // Distinct, non-trivial moments, so readers of the file have something to get wrong.
+            for i in adam.firstMoments.indices {
+                for j in adam.firstMoments[i].indices {
+                    adam.firstMoments[i][j] = Float(j % 101) * 1e-3 - 0.05 + Float(i)
+                    adam.secondMoments[i][j] = Float((j * 7 + i) % 97) * 1e-7
+                }
+            }
             let url = URL(fileURLWithPath: file)
             var step = 1
             while count == 0 || step <= count {
                 model.parameters[0].data[0] = Float(step)
                 adam.step = step
-                let training = TrainingState(globalStep: step, epoch: 0, randomState: rng.stateWords, dataOrder: Array(0..<1000),
-                                             dataPosition: step % 1000)
+                let training = TrainingState(globalStep: step, epoch: 0, randomState: rng.stateWords, dataOrder: Array((0..<1000).reversed()),
+                                             dataPosition: step % 1000,
+                                             metrics: ["loss": (0..<step).map { 1 / Double($0 + 1) }, "learning_rate": [1e-3, 5e-4]])
                 // Unbuffered, so the killer sees exactly how far the loop got.
                 FileHandle.standardOutput.write(Data("saving \(step)\n".utf8))
                 do throws(CheckpointError) {
@@ -304,6 +313,87 @@ extension CheckpointCommand {
                 print(String(format: "%-50@ %9.1f ms %9.0f MB/s", m.name as NSString, m.seconds * 1000, m.megabytesPerSecond))
             }
             for key in ratios.keys.sorted() { print(String(format: "%-40@ %.2fx", key as NSString, ratios[key]!)) }
+        }
+    }
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a freshly initialised model as a checkpoint (for interoperability scripts).",
+            shouldDisplay: false
+        )
+
+        @Argument(help: "Model kind: \(ModelRegistry.kinds.joined(separator: ", ")).")
+        var kind: String
+
+        @Argument(help: "The checkpoint to write (.h5 or .safetensors).")
+        var output: String
+
+        @Option(help: "Configuration JSON (Swift field names); default: the kind's default configuration.")
+        var config: String?
+
+        @Option(help: "Seed of the initialisation.")
+        var seed: UInt64 = 0
+
+        func run() throws {
+            do throws(CheckpointError) {
+                var json = config ?? ""
+                if config == nil { json = try ModelRegistry.defaultConfigurationJSON(kind: kind) }
+                let model = try ModelRegistry.makeModel(kind: kind, configurationJSON: json, seed: seed)
+                try Checkpoint.snapshot(of: model).write(to: URL(fileURLWithPath: output))
+                print("wrote \(output): \(kind), \(model.parameterCount) parameters")
+            } catch {
+                throw failure(error)
+            }
+        }
+    }
+
+    struct Probe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a checkpoint's model on the tensors of a safetensors file and write the outputs (see ModelProbe).",
+            shouldDisplay: false
+        )
+
+        @Argument(help: "The checkpoint.")
+        var checkpoint: String
+
+        @Argument(help: "Inputs (.safetensors): x and noise (mlp-vae), x (conv-vqvae) or tokens (token-prior).")
+        var inputs: String
+
+        @Argument(help: "Where to write the outputs (.safetensors).")
+        var outputs: String
+
+        func run() throws {
+            do throws(CheckpointError) {
+                let result = try ModelProbe.run(checkpoint: URL(fileURLWithPath: checkpoint), inputs: URL(fileURLWithPath: inputs),
+                                                outputs: URL(fileURLWithPath: outputs))
+                print("wrote \(outputs): " + result.map { "\($0.name) \($0.tensor.shape)" }.joined(separator: ", "))
+            } catch {
+                throw failure(error)
+            }
+        }
+    }
+
+    struct ExportAll: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-all",
+            abstract: "Write every tensor of a checkpoint (model, optimizer, training) to one safetensors file under full names.",
+            shouldDisplay: false
+        )
+
+        @Argument(help: "The checkpoint.")
+        var input: String
+
+        @Argument(help: "The safetensors file to write.")
+        var output: String
+
+        func run() throws {
+            do throws(CheckpointError) {
+                let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: input))
+                try checkpoint.exportAllTensors(to: URL(fileURLWithPath: output))
+                print("wrote \(output): \(checkpoint.allTensors.count) tensors")
+            } catch {
+                throw failure(error)
+            }
         }
     }
 }
