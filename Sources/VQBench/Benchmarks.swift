@@ -16,6 +16,8 @@ public struct BenchmarkResult: Codable, Sendable {
     public var gflops: Double
     /// What `per_s` counts: "images", "sequences" or "gemm".
     public var unit: String
+    /// The OpenBLAS kernel family in use (see `BLASCore`).
+    public var blas_core: String = BLASCore.name
     /// Peak resident memory of the process so far, in MiB.
     public var peak_mib: Double
     /// Median CPU time per step over all threads, in ms: on a shared machine it stays near the uncontended

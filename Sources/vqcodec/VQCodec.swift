@@ -16,6 +16,7 @@ struct VQCodec: ParsableCommand {
     )
 
     static func main() {
+        restartWithFasterBLASKernelsIfNeeded()
         AllocatorTuning.keepLargeBlocksForReuse()
         do {
             var command = try parseAsRoot()
@@ -29,4 +30,13 @@ struct VQCodec: ParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// OpenBLAS picks its kernels when it loads, before `main`; when it fell back to generic ones on a CPU with
+/// AVX-512 or AVX2, run this program again with `OPENBLAS_CORETYPE` set (once: the variable is then set).
+private func restartWithFasterBLASKernelsIfNeeded() {
+    guard let core = BLASCore.recommendedCoreType() else { return }
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    // execv returns only on failure; carry on with the slower kernels.
 }

@@ -70,3 +70,17 @@ vq_install_deps() {
         return 1
     fi
 }
+
+# OpenBLAS 0.3.21 does not recognise some newer Intel CPUs and falls back to slow SSE3 kernels. It reads
+# OPENBLAS_CORETYPE only at load time, so scripts set it up front (the vqcodec command restarts itself
+# with it when needed; see BLASCore in Sources/VQEngine).
+vq_select_blas_core() {
+    [[ -n "${OPENBLAS_CORETYPE:-}" || ! -r /proc/cpuinfo ]] && return 0
+    local flags
+    flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+    if [[ $flags == *" avx512f "* && $flags == *" avx512dq "* && $flags == *" avx512bw "* && $flags == *" avx512vl "* ]]; then
+        export OPENBLAS_CORETYPE=SkylakeX
+    elif [[ $flags == *" avx2 "* && $flags == *" fma "* ]]; then
+        export OPENBLAS_CORETYPE=Haswell
+    fi
+}
