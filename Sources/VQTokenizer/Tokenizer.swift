@@ -125,11 +125,11 @@ public final class Tokenizer: @unchecked Sendable {
         guard image.channels == channels else { throw TokenizerError.channelMismatch(expected: channels, found: image.channels) }
     }
 
-    /// Indices of images grouped by size, each group small enough to run at once (about 4 million pixels).
+    /// Indices of images grouped by size, each group small enough to run at once (about 260,000 pixels, which bounds the activations).
     private func batches(_ sizes: [(Int, Int)]) -> [[Int]] {
         var groups: [[Int]] = []
         var open: [String: Int] = [:]
-        let budget = 1 << 22
+        let budget = 1 << 18
         for (i, (w, h)) in sizes.enumerated() {
             let key = "\(w)x\(h)"
             if let g = open[key], (groups[g].count + 1) * w * h <= budget {
@@ -180,7 +180,7 @@ public final class Tokenizer: @unchecked Sendable {
         for key in order {
             let members = groups[key]!
             let first = grids[members[0]]
-            let perBatch = Swift.max(1, (1 << 22) / Swift.max(1, first.height * first.width * f * f))
+            let perBatch = Swift.max(1, (1 << 18) / Swift.max(1, first.height * first.width * f * f))
             for start in stride(from: 0, to: members.count, by: perBatch) {
                 let chunk = Array(members[start..<Swift.min(members.count, start + perBatch)])
                 let images = decodeBatch(chunk.map { grids[$0] })

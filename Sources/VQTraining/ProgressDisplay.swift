@@ -22,6 +22,7 @@ final class ProgressDisplay: @unchecked Sendable {
             pending = true
         } else {
             output(text)
+            fflush(nil)
         }
     }
 
@@ -32,6 +33,7 @@ final class ProgressDisplay: @unchecked Sendable {
     func line(_ text: String) {
         finish()
         output(text)
+        fflush(nil)
     }
 
     private func duration(_ seconds: Double) -> String {

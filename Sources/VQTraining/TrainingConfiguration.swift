@@ -50,20 +50,25 @@ public struct VQVAETrainingConfiguration: Codable, Sendable, Equatable {
         self.threads = threads
     }
 
-    /// The built-in MNIST tokenizer's recipe: the reference ConvVQVAE layout (7x7 grid, K = 512) widened to
-    /// 64/128 channels, with an EMA codebook, k-means initialisation and dead-code restarts.
+    /// The built-in MNIST tokenizer's recipe: the reference ConvVQVAE layout (7x7 grid, K = 512, D = 64) with
+    /// 64 hidden channels, an EMA codebook, k-means initialisation and dead-code restarts.
     public static var mnist: VQVAETrainingConfiguration {
-        let model = ConvVQVAE.Configuration(hiddenChannels: 64, latentChannels: 128, codes: 512,
+        let model = ConvVQVAE.Configuration(hiddenChannels: 64, latentChannels: 64, codes: 512,
                                             quantizer: QuantizerOptions(kind: .ema, commitmentWeight: 0.25, deadCodeSteps: 100, kmeansInit: true))
-        return VQVAETrainingConfiguration(modelKind: ConvVQVAE.kind, model: json(model), dataset: .mnist, batchSize: 128, epochs: 15,
-                                          learningRate: 2e-3, finalLearningRateFactor: 0.05, evaluationImages: 0, checkpointEvery: 200)
+        return VQVAETrainingConfiguration(modelKind: ConvVQVAE.kind, model: json(model), dataset: .mnist, batchSize: 64, epochs: 5,
+                                          learningRate: 1e-3, finalLearningRateFactor: 0.05, evaluationImages: 0, checkpointEvery: 200)
     }
 
-    /// The built-in photo tokenizer's recipe: downsampling 8, four residual levels of 1024 codes.
+    /// The built-in photo tokenizer's recipe: downsampling 8, channels 32 -> 64, four residual levels of 512
+    /// codes (9 bits each, 0.14 bpp per level), EMA codebooks with k-means init, dead-code restarts and level
+    /// dropout; 32x32 crops. Sized for a CPU shared with other work; wider models need more hours.
     public static var photo: VQVAETrainingConfiguration {
-        VQVAETrainingConfiguration(modelKind: PhotoVQVAE.kind, model: json(PhotoVQVAE.Configuration()), dataset: .photo, batchSize: 16,
-                                   epochs: 10, learningRate: 1e-3, finalLearningRateFactor: 0.1, cropSize: 64, cropsPerImage: 16,
-                                   evaluationImages: 20, checkpointEvery: 100)
+        let model = PhotoVQVAE.Configuration(hiddenChannels: 32, maximumChannels: 64, downsampling: 8, residualBlocks: 2,
+                                             latentChannels: 32, codes: 512,
+                                             quantizer: QuantizerOptions(kind: .ema, levels: 4, deadCodeSteps: 100, kmeansInit: true, levelDropout: 0.5))
+        return VQVAETrainingConfiguration(modelKind: PhotoVQVAE.kind, model: json(model), dataset: .photo, batchSize: 16,
+                                          epochs: 20, learningRate: 1e-3, finalLearningRateFactor: 0.1, cropSize: 32, cropsPerImage: 16,
+                                          evaluationImages: 4, checkpointEvery: 100, threads: 1)
     }
 
     static func json<C: Encodable>(_ value: C) -> String {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Trains the built-in MNIST tokenizer and installs it as a package resource.
 # One command, the exact settings (the `mnist` preset of VQVAETrainingConfiguration):
-#   ConvVQVAE layout of MISSION.md (7x7 grid, K = 512) widened to 64/128 channels; EMA codebook (decay 0.99,
+#   ConvVQVAE layout of MISSION.md (7x7 grid, K = 512, D = 64) with 64 hidden channels; EMA codebook (decay 0.99,
 #   Laplace eps 1e-5), k-means initialisation from the first batch, dead-code restarts after 100 unused steps;
-#   beta 0.25; Adam 2e-3 with a cosine decay to 1e-4; batch 128; 15 epochs; seed 0; 2 threads.
+#   beta 0.25; Adam 1e-3 with a cosine decay to 5e-5; batch 64; 5 epochs; seed 0; 2 threads.
 # Usage: Tools/train/mnist.sh [OUT_DIR] [extra `vqcodec train vqvae` flags, e.g. --resume OUT_DIR/last.h5]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
