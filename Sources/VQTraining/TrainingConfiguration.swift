@@ -67,7 +67,7 @@ public struct VQVAETrainingConfiguration: Codable, Sendable, Equatable {
                                              latentChannels: 32, codes: 512,
                                              quantizer: QuantizerOptions(kind: .ema, levels: 4, deadCodeSteps: 100, kmeansInit: true, levelDropout: 0.5))
         return VQVAETrainingConfiguration(modelKind: PhotoVQVAE.kind, model: json(model), dataset: .photo, batchSize: 16,
-                                          epochs: 20, learningRate: 1e-3, finalLearningRateFactor: 0.1, cropSize: 32, cropsPerImage: 16,
+                                          epochs: 6, learningRate: 1e-3, finalLearningRateFactor: 0.1, cropSize: 32, cropsPerImage: 16,
                                           evaluationImages: 4, checkpointEvery: 100, threads: 1)
     }
 
