@@ -6,7 +6,8 @@ import CPlatform
 /// (the `vqcodec` command) call this once at start; a library never changes it behind its host's back.
 public enum AllocatorTuning {
     public static func keepLargeBlocksForReuse() {
-        vq_keep_large_blocks_for_reuse(512 << 20, 1 << 30)
+        // 32 MiB is the largest mmap threshold glibc accepts on 64-bit (a larger value is silently refused).
+        vq_keep_large_blocks_for_reuse(32 << 20, 1 << 30)
     }
 }
 

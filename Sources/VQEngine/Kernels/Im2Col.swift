@@ -12,44 +12,43 @@ struct ConvGeometry {
     var columnCount: Int { batch * outputHeight * outputWidth }
 }
 
+/// The output positions p whose input position p * stride - padding + tap lies inside an axis of `size`
+/// input elements (of which there are `outputSize` outputs), as lo..<hi.
+@inline(__always)
+func validOutputRange(size: Int, outputSize: Int, stride: Int, padding: Int, tap: Int) -> (Int, Int) {
+    let offset = tap - padding
+    let lo = Swift.min(outputSize, offset >= 0 ? 0 : (-offset + stride - 1) / stride)
+    let hi = Swift.max(lo, Swift.min(outputSize, offset >= size ? 0 : (size - 1 - offset) / stride + 1))
+    return (lo, hi)
+}
+
 /// Unfolds `image` [batch, channels, height, width] into `columns` [columnRows, columnCount].
+/// Per row (one kernel tap of one channel) the valid output rectangle is found once; inside it each
+/// output row is a strided gather, outside it zeros.
 func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth
-    let planeOut = oh * ow
+    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride
+    let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
-    parallelRanges(g.columnRows, minimumPerThread: max(1, 8192 / max(1, g.columnCount))) { rows in
+    parallelRanges(g.columnRows, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, g.columnCount))) { rows in
         for row in rows {
             let c = row / taps, i = (row % taps) / g.kernelWidth, j = row % g.kernelWidth
+            let (xLo, xHi) = validOutputRange(size: g.width, outputSize: ow, stride: s, padding: g.padding, tap: j)
+            let (yLo, yHi) = validOutputRange(size: g.height, outputSize: oh, stride: s, padding: g.padding, tap: i)
+            let xStart = xLo * s + j - g.padding
             let rowBase = columns + row * g.columnCount
             for b in 0..<g.batch {
-                let plane = image + (b * g.channels + c) * g.height * g.width
-                let outBase = rowBase + b * planeOut
-                for y in 0..<oh {
-                    let iy = y * g.stride - g.padding + i
-                    let dst = outBase + y * ow
-                    if iy < 0 || iy >= g.height {
-                        dst.update(repeating: 0, count: ow)
-                        continue
-                    }
-                    let src = plane + iy * g.width
-                    if g.stride == 1 {
-                        // Contiguous run with zero borders.
-                        let shift = j - g.padding
-                        let lo = min(ow, max(0, -shift)), hi = max(lo, min(ow, g.width - shift))
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        if hi > lo { (dst + lo).update(from: src + lo + shift, count: hi - lo) }
-                        if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
-                    } else {
-                        // Output columns whose input column x * stride - padding + j lies inside the image.
-                        let offset = j - g.padding
-                        let lo = Swift.min(ow, offset >= 0 ? 0 : (-offset + g.stride - 1) / g.stride)
-                        let hi = Swift.max(lo, Swift.min(ow, offset >= g.width ? 0 : (g.width - 1 - offset) / g.stride + 1))
-                        if lo > 0 { dst.update(repeating: 0, count: lo) }
-                        var ix = lo * g.stride + offset
-                        for x in lo..<hi { dst[x] = src[ix]; ix += g.stride }
-                        if hi < ow { (dst + hi).update(repeating: 0, count: ow - hi) }
-                    }
+                let plane = image + (b * g.channels + c) * planeIn
+                let out = rowBase + b * planeOut
+                if yLo > 0 { out.update(repeating: 0, count: yLo * ow) }
+                for y in yLo..<yHi {
+                    let src = plane + (y * s - g.padding + i) * g.width + xStart
+                    let dst = out + y * ow
+                    for x in 0..<xLo { dst[x] = 0 }
+                    var ix = 0
+                    for x in xLo..<xHi { dst[x] = src[ix]; ix += s }
+                    for x in xHi..<ow { dst[x] = 0 }
                 }
+                if yHi < oh { (out + yHi * ow).update(repeating: 0, count: (oh - yHi) * ow) }
             }
         }
     }
@@ -58,32 +57,25 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
 /// Folds `columns` back, adding each entry into the pixel it came from: `image` += col2im(columns).
 /// The adjoint of `im2col`. Rows of one channel write only to that channel, so channels run in parallel.
 func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth
-    let planeOut = oh * ow
+    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride
+    let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
-    parallelRanges(g.channels, minimumPerThread: max(1, 8192 / max(1, taps * g.columnCount))) { channels in
+    parallelRanges(g.channels, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * g.columnCount))) { channels in
         for c in channels {
             for tap in 0..<taps {
                 let i = tap / g.kernelWidth, j = tap % g.kernelWidth
+                let (xLo, xHi) = validOutputRange(size: g.width, outputSize: ow, stride: s, padding: g.padding, tap: j)
+                let (yLo, yHi) = validOutputRange(size: g.height, outputSize: oh, stride: s, padding: g.padding, tap: i)
+                let xStart = xLo * s + j - g.padding
                 let rowBase = columns + (c * taps + tap) * g.columnCount
                 for b in 0..<g.batch {
-                    let plane = image + (b * g.channels + c) * g.height * g.width
+                    let plane = image + (b * g.channels + c) * planeIn
                     let srcBase = rowBase + b * planeOut
-                    for y in 0..<oh {
-                        let iy = y * g.stride - g.padding + i
-                        if iy < 0 || iy >= g.height { continue }
-                        let dst = plane + iy * g.width
+                    for y in yLo..<yHi {
+                        let dst = plane + (y * s - g.padding + i) * g.width + xStart
                         let src = srcBase + y * ow
-                        if g.stride == 1 {
-                            let shift = j - g.padding
-                            let lo = max(0, -shift), hi = min(ow, g.width - shift)
-                            if hi > lo { for x in lo..<hi { dst[x + shift] += src[x] } }
-                        } else {
-                            for x in 0..<ow {
-                                let ix = x * g.stride - g.padding + j
-                                if ix >= 0 && ix < g.width { dst[ix] += src[x] }
-                            }
-                        }
+                        var ix = 0
+                        for x in xLo..<xHi { dst[ix] += src[x]; ix += s }
                     }
                 }
             }

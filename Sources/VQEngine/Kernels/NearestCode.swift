@@ -27,11 +27,22 @@ func nearestCodeIndices(vectors: UnsafePointer<Float>, count: Int, codebook: Uns
                             var zz: Float = 0
                             for d in 0..<dimension { zz += z[d] * z[d] }
                             let row = s.baseAddress! + r * codes
-                            var best = (zz + row[0]) + norms[0], index = 0
-                            for c in 1..<codes {
-                                let distance = (zz + row[c]) + norms[c]
-                                if distance < best { best = distance; index = c }
+                            // Pass 1 (vectorised): the distances and their minimum. Pass 2: its first index.
+                            for c in 0..<codes { row[c] = (zz + row[c]) + norms[c] }
+                            // Minimum over SIMD lanes with compare-and-select (pointwiseMin's NaN rules do
+                            // not vectorise), then the first index holding it.
+                            var lanes = SIMD8<Float>(repeating: .infinity)
+                            var c = 0
+                            while c + 8 <= codes {
+                                let d = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                                lanes.replace(with: d, where: d .< lanes)
+                                c += 8
                             }
+                            var best = Float.infinity
+                            for l in 0..<8 where lanes[l] < best { best = lanes[l] }
+                            while c < codes { if row[c] < best { best = row[c] }; c += 1 }
+                            var index = 0
+                            while index < codes - 1 && !(row[index] <= best) { index += 1 }
                             out[start + r] = index
                         }
                     }

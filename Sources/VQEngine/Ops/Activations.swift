@@ -1,7 +1,8 @@
 import Foundation
 
 /// Elementwise functions. Each derivative is written in terms of the input x and the output y, so one
-/// helper records them all.
+/// helper records them all. Always inlined, so each op's closures become straight-line loops.
+@inline(__always)
 private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
                    derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
     let out = x.data.withUnsafeBufferPointer { src in
@@ -45,13 +46,38 @@ extension Tensor {
     }
 
     /// Exact GELU: x * Phi(x) with the Gaussian CDF through erf (PyTorch's default, not the tanh form).
+    /// The forward keeps Phi(x) so the backward, Phi(x) + x phi(x), needs no second erf.
     public func gelu() -> Tensor {
-        unary("gelu", self, forward: { 0.5 * $0 * (1 + Foundation.erf($0 * 0.70710678118654752)) },
-              derivative: { x, _ in
-                  let cdf = 0.5 * (1 + Foundation.erf(x * 0.70710678118654752))
-                  let pdf = Foundation.exp(-0.5 * x * x) * 0.39894228040143268
-                  return cdf + x * pdf
-              })
+        var cdf = [Float](repeating: 0, count: count)
+        let out = data.withUnsafeBufferPointer { xs in
+            cdf.withUnsafeMutableBufferPointer { c in
+                uninitializedFloats(count) { o in
+                    parallelRanges(o.count) { range in
+                        for i in range {
+                            c[i] = 0.5 * (1 + Foundation.erf(xs[i] * 0.70710678118654752))
+                            o[i] = xs[i] * c[i]
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor.recorded("gelu", shape: shape, data: out, inputs: [self]) { r in
+            let g = r.grad!
+            self.accumulateInPlace { gx in
+                self.data.withUnsafeBufferPointer { xs in
+                    cdf.withUnsafeBufferPointer { c in
+                        g.withUnsafeBufferPointer { gp in
+                            parallelRanges(gx.count) { range in
+                                for i in range {
+                                    let x = xs[i]
+                                    gx[i] += gp[i] * (c[i] + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// x * sigmoid(x).

@@ -5,11 +5,12 @@ extension Tensor {
         precondition(rank == 2, "embedding: table must be [V, D], found shape \(shape)")
         precondition(indexShape.elementCount == indices.count, "embedding: index shape \(indexShape) does not hold \(indices.count) indices")
         let rows = shape[0], width = shape[1]
-        var out = [Float](repeating: 0, count: indices.count * width)
-        data.withUnsafeBufferPointer { table in
-            out.withUnsafeMutableBufferPointer { o in
+        for index in indices {
+            precondition(index >= 0 && index < rows, "embedding: index \(index) is outside the table's \(rows) rows")
+        }
+        let out = data.withUnsafeBufferPointer { table in
+            uninitializedFloats(indices.count * width) { o in
                 for (i, index) in indices.enumerated() {
-                    precondition(index >= 0 && index < rows, "embedding: index \(index) is outside the table's \(rows) rows")
                     (o.baseAddress! + i * width).update(from: table.baseAddress! + index * width, count: width)
                 }
             }

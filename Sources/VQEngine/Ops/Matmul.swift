@@ -17,10 +17,9 @@ extension Tensor {
         checkShape(sharedB || Array(b.shape.dropLast(2)) == batchShape, "matmul", a.shape, b.shape, "batch axes differ")
         let batch = batchShape.elementCount
         let aSize = aRows * aCols, bSize = sharedB ? 0 : bRows * bCols
-        var out = [Float](repeating: 0, count: batch * m * n)
-        a.data.withUnsafeBufferPointer { ap in
+        let out = a.data.withUnsafeBufferPointer { ap in
             b.data.withUnsafeBufferPointer { bp in
-                out.withUnsafeMutableBufferPointer { cp in
+                uninitializedFloats(batch * m * n) { cp in
                     if sharedB && !transposeSelf {
                         // One GEMM over all rows of all batch entries.
                         gemm(transposeA: false, transposeB: transposeOther, m: batch * m, n: n, k: k,
@@ -88,8 +87,8 @@ extension Tensor {
         checkShape(shape.last == inFeatures, "linear", shape, weight.shape, "input's last axis must equal weight's in-features \(inFeatures)")
         if let bias { checkShape(bias.shape == [outFeatures], "linear", weight.shape, bias.shape, "bias must be [out]") }
         let rows = count / Swift.max(inFeatures, 1)
-        var out = [Float](repeating: 0, count: rows * outFeatures)
-        out.withUnsafeMutableBufferPointer { o in
+        // With a bias every row starts as the bias (GEMM then adds, beta 1); without, GEMM overwrites (beta 0).
+        let out = uninitializedFloats(rows * outFeatures) { o in
             if let bias {
                 bias.data.withUnsafeBufferPointer { bp in
                     for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }

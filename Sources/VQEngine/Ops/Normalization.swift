@@ -31,12 +31,18 @@ private func normalizeRows(_ x: [Float], rows: Int, width: Int, eps: Float) -> (
 /// dx for y = xhat (per row): inv * (g - mean(g) - xhat * mean(g * xhat)).
 private func normalizeRowsBackward(_ g: [Float], _ xhat: [Float], _ stats: RowStatistics, rows: Int, width: Int,
                                    into gx: UnsafeMutableBufferPointer<Float>) {
-    for r in 0..<rows {
-        let base = r * width
-        var sg: Float = 0, sgx: Float = 0
-        for j in 0..<width { sg += g[base + j]; sgx += g[base + j] * xhat[base + j] }
-        let mg = sg / Float(width), mgx = sgx / Float(width), inv = stats.inverseStd[r]
-        for j in 0..<width { gx[base + j] += inv * (g[base + j] - mg - xhat[base + j] * mgx) }
+    g.withUnsafeBufferPointer { gp in
+        xhat.withUnsafeBufferPointer { xh in
+            parallelRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                for r in range {
+                    let base = r * width
+                    var sg: Float = 0, sgx: Float = 0
+                    for j in 0..<width { sg += gp[base + j]; sgx += gp[base + j] * xh[base + j] }
+                    let mg = sg / Float(width), mgx = sgx / Float(width), inv = stats.inverseStd[r]
+                    for j in 0..<width { gx[base + j] += inv * (gp[base + j] - mg - xh[base + j] * mgx) }
+                }
+            }
+        }
     }
 }
 
@@ -48,24 +54,39 @@ extension Tensor {
         if let weight { checkShape(weight.shape == [width], "layer_norm", shape, weight.shape, "weight must be [\(width)]") }
         if let bias { checkShape(bias.shape == [width], "layer_norm", shape, bias.shape, "bias must be [\(width)]") }
         let (xhat, stats) = normalizeRows(data, rows: rows, width: width, eps: eps)
-        var out = xhat
-        if weight != nil || bias != nil {
-            let w = weight?.data ?? [Float](repeating: 1, count: width), b = bias?.data ?? [Float](repeating: 0, count: width)
-            for r in 0..<rows { for j in 0..<width { out[r * width + j] = xhat[r * width + j] * w[j] + b[j] } }
+        let w = weight?.data ?? [Float](repeating: 1, count: width), b = bias?.data ?? [Float](repeating: 0, count: width)
+        let out = weight == nil && bias == nil ? xhat : xhat.withUnsafeBufferPointer { xh in
+            uninitializedFloats(xhat.count) { o in
+                for r in 0..<rows {
+                    let base = r * width
+                    for j in 0..<width { o[base + j] = xh[base + j] * w[j] + b[j] }
+                }
+            }
         }
         let inputs = [self] + [weight, bias].compactMap { $0 }
         return Tensor.recorded("layer_norm", shape: shape, data: out, inputs: inputs) { r in
             let g = r.grad!
-            if let weight, weight.requiresGrad {
-                weight.accumulateInPlace { gw in for i in 0..<g.count { gw[i % width] += g[i] * xhat[i] } }
-            }
-            if let bias, bias.requiresGrad {
-                bias.accumulateInPlace { gb in for i in 0..<g.count { gb[i % width] += g[i] } }
-            }
-            if self.requiresGrad {
-                var gy = g
-                if let weight { for i in 0..<gy.count { gy[i] *= weight.data[i % width] } }
-                self.accumulateInPlace { gx in normalizeRowsBackward(gy, xhat, stats, rows: rows, width: width, into: gx) }
+            g.withUnsafeBufferPointer { gp in
+                xhat.withUnsafeBufferPointer { xh in
+                    if let weight, weight.requiresGrad {
+                        weight.accumulateInPlace { gw in
+                            for r in 0..<rows { for j in 0..<width { gw[j] += gp[r * width + j] * xh[r * width + j] } }
+                        }
+                    }
+                    if let bias, bias.requiresGrad {
+                        bias.accumulateInPlace { gb in
+                            for r in 0..<rows { for j in 0..<width { gb[j] += gp[r * width + j] } }
+                        }
+                    }
+                    if self.requiresGrad {
+                        let gy = weight == nil ? g : uninitializedFloats(g.count) { o in
+                            w.withUnsafeBufferPointer { wp in
+                                for r in 0..<rows { for j in 0..<width { o[r * width + j] = gp[r * width + j] * wp[j] } }
+                            }
+                        }
+                        self.accumulateInPlace { gx in normalizeRowsBackward(gy, xhat, stats, rows: rows, width: width, into: gx) }
+                    }
+                }
             }
         }
     }

@@ -149,15 +149,13 @@ func permute(_ data: [Float], shape: [Int], order: [Int]) -> [Float] {
     let outShape = order.map { shape[$0] }
     let inStrides = contiguousStrides(shape)
     let gathered = order.map { inStrides[$0] }
-    var out = [Float](repeating: 0, count: data.count)
-    if data.isEmpty { return out }
-    data.withUnsafeBufferPointer { x in
-        out.withUnsafeMutableBufferPointer { o in
+    if data.isEmpty { return data }
+    return data.withUnsafeBufferPointer { x in
+        uninitializedFloats(data.count) { o in
             // Walk the output in order, following the input with the gathered strides.
             forEachBroadcastRun(outShape, gathered, gathered) { oo, xo, _, n, s, _ in
                 for i in 0..<n { o[oo + i] = x[xo + i * s] }
             }
         }
     }
-    return out
 }
