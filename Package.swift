@@ -41,12 +41,15 @@ let package = Package(
         .target(name: "VQCodec", dependencies: ["VQTokenizer", "VQImage", "CZstd", "CZlib"], resources: [.copy("Statistics")]),
         .target(name: "VQTokenizer", dependencies: ["VQModels", "VQImage", "VQCheckpoint"], resources: [.copy("Models")]),
         .target(name: "VQTraining", dependencies: ["VQTokenizer", "VQData"]),
+        // The VAE family: training, ELBO/IWAE/gradient-variance estimators and the course pictures.
+        .target(name: "VQVAEFamily", dependencies: ["VQModels", "VQCheckpoint", "VQData", "VQImage"]),
         .executableTarget(
             name: "vqcodec",
             dependencies: [
                 "VQBench",
                 "VQEngine",
                 "VQCheckpoint",
+                "VQVAEFamily",
                 "VQTokenizer",
                 "VQTraining",
                 "VQCodec",
@@ -62,6 +65,7 @@ let package = Package(
         .testTarget(name: "VQCodecTests", dependencies: ["VQCodec", "VQTokenizer", "VQModels", "VQCheckpoint"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
+        .testTarget(name: "VQVAEFamilyTests", dependencies: ["VQVAEFamily"]),
         .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData", "CHDF5"]),
     ],
     swiftLanguageModes: [.v6]
