@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import VQCodec
+import VQImage
+import VQTokenizer
 
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,8 +29,17 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "Tokenizer to decode with: a built-in name (mnist, photo) or a checkpoint path.")
     var model: String?
 
+    @Option(help: "An original PNG to compare the decoded image with (one input): prints PSNR and SSIM.")
+    var compare: String?
+
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
+
+    func validate() throws {
+        if compare != nil && (inputs.count != 1 || output == "-") {
+            throw ValidationError("--compare needs exactly one input and a file output")
+        }
+    }
 
     func run() throws {
         AtomicFile.installSignalCleanup()
@@ -36,5 +47,18 @@ struct DecodeCommand: ParsableCommand {
         let outcomes: [FileOutcome]
         do { outcomes = try DecodeJob(inputs: inputs, output: output, model: model).run() } catch { throw fail(error) }
         report(outcomes, verb: "decoded", quiet: quiet || outcomes.first?.task.output == "-", started: started)
+        if let compare, let decodedPath = outcomes.first?.task.output {
+            do {
+                let original = try ImageInput.read(path: compare)
+                let decoded = try ImageInput.read(path: decodedPath)
+                guard original.width == decoded.width, original.height == decoded.height else {
+                    throw CodecError.cannotRead(path: compare, reason: "it is \(original.width)x\(original.height), the decoded image \(decoded.width)x\(decoded.height)")
+                }
+                let reference = original.hasAlpha ? original.removingAlpha() : original
+                let comparable = decoded.channels == reference.channels ? decoded : decoded.converted(toChannels: reference.channels)
+                let psnr = Metrics.psnr(reference, comparable)
+                print(String(format: "PSNR %.2f dB, SSIM %.4f against %@", psnr, Metrics.ssim(reference, comparable), compare))
+            } catch { throw fail(error) }
+        }
     }
 }
