@@ -60,7 +60,8 @@ extension VAEPlots {
             return 10 * magnitude
         }
         func label(_ v: Double, _ s: Double) -> String {
-            s >= 1 ? String(Int(v.rounded())) : String(format: s >= 0.1 ? "%.1f" : "%.2f", v)
+            let v = Swift.abs(v) < s * 1e-6 ? 0 : v  // no "-0.0" from accumulated steps
+            return s >= 1 ? String(Int(v.rounded())) : String(format: s >= 0.1 ? "%.1f" : "%.2f", v)
         }
         let sx = step(x1 - x0), sy = step(y1 - y0)
         var t = Foundation.ceil(x0 / sx) * sx
