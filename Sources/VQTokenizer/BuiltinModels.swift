@@ -32,6 +32,8 @@ public struct BuiltinFigures: Codable, Sendable {
     public var throughput: [String]
     /// How long training ran, and how far it got.
     public var training: String
+    /// Share of tokens that encode -> decode -> encode reproduces.
+    public var reencodeAgreement: Double?
 
     public struct Level: Codable, Sendable {
         public var levels: Int
@@ -49,7 +51,8 @@ public struct BuiltinFigures: Codable, Sendable {
         }
     }
 
-    public init(evaluatedOn: String, levels: [Level], throughput: [String], training: String) {
+    public init(evaluatedOn: String, levels: [Level], throughput: [String], training: String, reencodeAgreement: Double? = nil) {
+        self.reencodeAgreement = reencodeAgreement
         self.evaluatedOn = evaluatedOn
         self.levels = levels
         self.throughput = throughput

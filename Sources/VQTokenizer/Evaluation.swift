@@ -26,6 +26,9 @@ public struct TokenizerEvaluation: Codable, Sendable {
     public var encodeSeconds: Double
     public var decodeSeconds: Double
     public var pixels: Int
+    /// Share of tokens (all levels) that encoding the full-rate decoded images reproduces: encode -> decode ->
+    /// encode stability.
+    public var reencodeAgreement: Double
 
     /// Encodes every image with all levels, decodes at every level count in `levelCounts` (all when nil).
     public init(tokenizer: Tokenizer, images: [Image], levelCounts: [Int]? = nil) throws {
@@ -59,6 +62,13 @@ public struct TokenizerEvaluation: Codable, Sendable {
         }
         decodeSeconds = fullDecode
         self.levels = levels
+        let again = try tokenizer.encode(try tokenizer.decode(grids))
+        var same = 0, total = 0
+        for (a, b) in zip(grids, again) {
+            same += zip(a.indices, b.indices).filter { $0 == $1 }.count
+            total += a.indices.count
+        }
+        reencodeAgreement = Double(same) / Double(max(1, total))
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VQCheckpoint
 import VQEngine
 import VQTokenizer
 import VQTraining
@@ -8,7 +9,7 @@ struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
         abstract: "List the built-in tokenizer models with their figures, or evaluate a tokenizer.",
-        subcommands: [ModelsListCommand.self, ModelsEvaluateCommand.self],
+        subcommands: [ModelsListCommand.self, ModelsEvaluateCommand.self, ModelsExportCommand.self],
         defaultSubcommand: ModelsListCommand.self
     )
 }
@@ -41,6 +42,9 @@ struct ModelsListCommand: ParsableCommand {
             for level in figures.levels {
                 print(String(format: "    levels %d: PSNR %.2f dB at %.4f bpp, codebook usage %.1f%%, perplexity %.1f",
                              level.levels, level.psnr, level.bitsPerPixel, 100 * level.codebookUsage, level.perplexity))
+            }
+            if let agreement = figures.reencodeAgreement {
+                print(String(format: "    encode -> decode -> encode keeps %.2f%% of the tokens", 100 * agreement))
             }
             for line in figures.throughput { print("  \(line)") }
             print("  training: \(figures.training)")
@@ -111,6 +115,7 @@ struct ModelsEvaluateCommand: ParsableCommand {
                     }
                 }
             }
+            print(String(format: "  encode -> decode -> encode keeps %.2f%% of the tokens", 100 * evaluation.reencodeAgreement))
             for line in throughput { print("  \(line)") }
         }
         if let figures {
@@ -118,10 +123,29 @@ struct ModelsEvaluateCommand: ParsableCommand {
                 evaluatedOn: dataset == .mnist ? "MNIST test (\(evaluation.images) images)" : "\(URL(fileURLWithPath: data).lastPathComponent) (\(evaluation.images) images)",
                 levels: evaluation.levels.map { .init(levels: $0.levels, psnr: $0.meanPSNR, bitsPerPixel: $0.bitsPerPixel,
                                                        codebookUsage: $0.codebook.usage, perplexity: $0.codebook.perplexity) },
-                throughput: throughput, training: trainingNote)
+                throughput: throughput, training: trainingNote, reencodeAgreement: evaluation.reencodeAgreement)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(record).write(to: URL(fileURLWithPath: figures))
         }
+    }
+}
+
+struct ModelsExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a tokenizer checkpoint's weights (and quantiser buffers) alone, as the built-in models are shipped.",
+        discussion: "Example: vqcodec models export /tmp/runs/mnist/epoch-005.h5 Sources/VQTokenizer/Models/mnist.safetensors"
+    )
+
+    @Argument(help: "A tokenizer checkpoint (HDF5 or safetensors).") var input: String
+    @Argument(help: "The output .safetensors file.") var output: String
+
+    func run() throws {
+        let url = URL(fileURLWithPath: input)
+        let checkpoint = try Checkpoint(contentsOf: url)
+        let tokenizer = try Tokenizer(checkpoint, path: url.path)
+        try checkpoint.weightsOnly.write(to: URL(fileURLWithPath: output))
+        print("\(output): \(tokenizer.modelKind), codebooks \(tokenizer.codebookSizes), fingerprint \(tokenizer.fingerprint)")
     }
 }
