@@ -148,7 +148,7 @@ public final class ProgressLine: @unchecked Sendable {
         defer { lock.unlock() }
         done += n
         let now = Date()
-        guard now.timeIntervalSince(start) > 1, now.timeIntervalSince(lastPrint) > (terminal ? 0.2 : 5) else { return }
+        guard total > 1, now.timeIntervalSince(start) > 1, now.timeIntervalSince(lastPrint) > (terminal ? 0.2 : 5) else { return }
         lastPrint = now
         shown = true
         let rate = Double(done) / now.timeIntervalSince(start)
