@@ -75,21 +75,11 @@ extension Tensor {
     public func max(axis: Int, keepDims: Bool = false) -> Tensor {
         let axis = normalizedAxis(axis, rank: rank, op: "max")
         let (outer, size, inner) = reduceView(shape, axis)
-        precondition(size > 0, "max: axis \(axis) of shape \(shape) is empty")
-        var out = [Float](repeating: -.infinity, count: outer * inner)
-        var argmax = [Int](repeating: 0, count: outer * inner)
-        data.withUnsafeBufferPointer { x in
-            for a in 0..<outer {
-                for j in 0..<inner {
-                    var best = x[a * size * inner + j], index = 0
-                    for k in 1..<size {
-                        let v = x[a * size * inner + k * inner + j]
-                        if v > best || (v.isNaN && !best.isNaN) { best = v; index = k }
-                    }
-                    out[a * inner + j] = best
-                    argmax[a * inner + j] = index
-                }
-            }
+        // NaN counts as the largest value, so a NaN anywhere along the axis is the result, as in PyTorch.
+        let argmax = argExtremum(axis: axis, op: "max") { v, best in v > best || (v.isNaN && !best.isNaN) }
+        var out = [Float](repeating: 0, count: outer * inner)
+        for a in 0..<outer {
+            for j in 0..<inner { out[a * inner + j] = data[a * size * inner + argmax[a * inner + j] * inner + j] }
         }
         return Tensor.recorded("max", shape: reducedShape(shape, axis, keepDims: keepDims), data: out, inputs: [self]) { r in
             let g = r.grad!
