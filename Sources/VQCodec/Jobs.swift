@@ -9,6 +9,8 @@ public struct EncodeJob: Sendable {
     public var model: String?
     public var levels: Int?
     public var dropAlpha = false
+    /// Progress on standard error for batches that take more than a second.
+    public var showProgress = true
     /// Images read and tokenized per step (bounds memory in big batches).
     public var chunkSize = 1024
 
@@ -26,7 +28,7 @@ public struct EncodeJob: Sendable {
         let (tasks, single) = try BatchPlanner.plan(inputs, inputExtension: "png", newExtension: "vqc", output: output)
         if !single || output != nil && output != "-" { try BatchPlanner.createFolders(for: tasks.filter { $0.output != "-" }) }
         let fixed = try model.map { try ModelCatalog.tokenizer(named: $0) }
-        let progress = ProgressLine(total: tasks.count, label: "encoded")
+        let progress = ProgressLine(total: showProgress ? tasks.count : 0, label: "encoded")
         defer { progress.finish() }
         var outcomes: [FileOutcome] = []
         var notedDefault = Set<String>()
@@ -35,11 +37,11 @@ public struct EncodeJob: Sendable {
             var results = parallelMap(chunk.count) { i -> (FileOutcome, Image?) in
                 var outcome = FileOutcome(task: chunk[i])
                 do {
-                    let path = chunk[i].input
-                    let image = try Codec.prepare(try ImageInput.read(path: path), path: path == "-" ? "standard input" : path,
-                                                  dropAlpha: dropAlpha)
+                    let path = chunk[i].input, name = displayName(path)
+                    let data = try readInput(path)
+                    let image = try Codec.prepare(try ImageInput.decode(Data(data), path: name), path: name, dropAlpha: dropAlpha)
                     outcome.pixels = image.width * image.height
-                    outcome.inputBytes = path == "-" ? 0 : ((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+                    outcome.inputBytes = data.count
                     return (outcome, image)
                 } catch {
                     outcome.error = "\(error)"
@@ -96,6 +98,7 @@ public struct DecodeJob: Sendable {
     public var inputs: [String]
     public var output: String?
     public var model: String?
+    public var showProgress = true
     public var chunkSize = 1024
 
     public init(inputs: [String], output: String? = nil, model: String? = nil) {
@@ -108,7 +111,7 @@ public struct DecodeJob: Sendable {
         let (tasks, single) = try BatchPlanner.plan(inputs, inputExtension: "vqc", newExtension: "png", output: output)
         if !single || output != nil && output != "-" { try BatchPlanner.createFolders(for: tasks.filter { $0.output != "-" }) }
         let given = try model.map { try ModelCatalog.tokenizer(named: $0) }
-        let progress = ProgressLine(total: tasks.count, label: "decoded")
+        let progress = ProgressLine(total: showProgress ? tasks.count : 0, label: "decoded")
         defer { progress.finish() }
         var outcomes: [FileOutcome] = []
         var resolved: [[UInt8]: Tokenizer] = [:]
@@ -176,15 +179,15 @@ func displayName(_ path: String) -> String { path == "-" ? "standard input" : pa
 /// Reads a whole file (`-`: standard input), refusing more than `limit` bytes.
 public func readInput(_ path: String, limit: Int = 1 << 30) throws -> [UInt8] {
     if path == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
-    do {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        if let size = attributes[.size] as? Int, size > limit {
-            throw CodecError.cannotRead(path: path, reason: "the file is \(size) bytes, more than any valid input (\(limit))")
-        }
-        return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch let error as CodecError { throw error } catch {
+    // One open and read; the size check comes after (files are at most a gigabyte by then, and usually tiny).
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
         throw CodecError.cannotRead(path: path, reason: ImageInput.describe(error))
     }
+    guard data.count <= limit else {
+        throw CodecError.cannotRead(path: path, reason: "the file is \(data.count) bytes, more than any valid input (\(limit))")
+    }
+    return [UInt8](data)
 }
 
 /// Writes atomically to a file, or to standard output for `-`.

@@ -45,7 +45,9 @@ struct DecodeCommand: ParsableCommand {
         AtomicFile.installSignalCleanup()
         let started = Date()
         let outcomes: [FileOutcome]
-        do { outcomes = try DecodeJob(inputs: inputs, output: output, model: model).run() } catch { throw fail(error) }
+        var job = DecodeJob(inputs: inputs, output: output, model: model)
+        job.showProgress = !quiet
+        do { outcomes = try job.run() } catch { throw fail(error) }
         report(outcomes, verb: "decoded", quiet: quiet || outcomes.first?.task.output == "-", started: started)
         if let compare, let decodedPath = outcomes.first?.task.output {
             do {

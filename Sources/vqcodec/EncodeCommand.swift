@@ -46,7 +46,8 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         AtomicFile.installSignalCleanup()
-        let job = EncodeJob(inputs: inputs, output: output, model: model, levels: level, dropAlpha: dropAlpha)
+        var job = EncodeJob(inputs: inputs, output: output, model: model, levels: level, dropAlpha: dropAlpha)
+        job.showProgress = !quiet
         let started = Date()
         let outcomes: [FileOutcome]
         do { outcomes = try job.run(notes: { printError($0) }) } catch { throw fail(error) }
