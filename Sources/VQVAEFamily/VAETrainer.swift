@@ -124,6 +124,8 @@ public final class VAETrainer {
     @discardableResult
     public func run(progress: ProgressDisplay? = nil, log: (String) -> Void = { _ in }) throws -> [VAEEpochRecord] {
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        // Steps run on this thread; denormal Adam moments would otherwise slow the late epochs about twofold.
+        FloatingPointMode.flushDenormalsToZero()
         var records: [VAEEpochRecord] = []
         while order.epoch < options.epochs {
             let epoch = order.epoch
