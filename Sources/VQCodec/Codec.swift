@@ -118,10 +118,15 @@ public enum ModelCatalog {
             order.removeAll { $0 == named }
             order.insert(named, at: 0)
         }
+        var sameNameDiffers: String?
         for builtin in order where Tokenizer.builtinURL(builtin) != nil {
-            if let t = try? Tokenizer.builtin(builtin), matches(t, header) { return t }
+            guard let t = try? Tokenizer.builtin(builtin) else { continue }
+            if matches(t, header) { return t }
+            if builtin.rawValue == header.modelName {
+                sameNameDiffers = "this build's '\(builtin.rawValue)' (fingerprint \(t.fingerprint.prefix(16)), another version)"
+            }
         }
-        throw CodecError.modelNeeded(path: path, name: header.modelName, fingerprint: header.fingerprintHex, given: nil)
+        throw CodecError.modelNeeded(path: path, name: header.modelName, fingerprint: header.fingerprintHex, given: sameNameDiffers)
     }
 
     static func matches(_ tokenizer: Tokenizer, _ header: ContainerHeader) -> Bool {

@@ -24,8 +24,8 @@ public enum CodecError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .modelNeeded(path, name, fingerprint, given):
             let needed = name.map { "the built-in model '\($0)' (fingerprint \(fingerprint))" } ?? "the model with fingerprint \(fingerprint)"
             let found = given.map { "; \($0) is a different model" } ?? ""
-            let how = name != nil && given == nil
-                ? "this build does not have it; use a vqcodec build that ships it, or pass its checkpoint with --model PATH"
+            let how = name != nil && (given == nil || given!.hasPrefix("this build's"))
+                ? "use the vqcodec build that wrote it, or pass that model's checkpoint with --model PATH"
                 : name.map { "pass --model \($0) or its checkpoint with --model PATH" } ?? "pass its checkpoint with --model PATH"
             return "\(path) was encoded with \(needed)\(found); \(how)"
         case let .unknownModel(name):

@@ -44,6 +44,7 @@ public enum ImageInput {
                                             fix: "convert it to RGB first (for example `convert IN.png PNG24:OUT.png`)")
         }
         do { return try Image(pngData: data, path: path) } catch let error as ImageError {
+            if case let .notPNG(_, reason) = error { throw CodecError.notPNG(path: path, reason: reason) }
             throw CodecError.notPNG(path: path, reason: error.description)
         }
     }
