@@ -41,7 +41,7 @@ public struct RateDistortionPlot {
         func px(_ bpp: Double) -> Int { left + Int((bpp / xMax) * Double(right - left)) }
         func py(_ psnr: Double) -> Int { bottom - Int((psnr - yLow) / (yHigh - yLow) * Double(bottom - top)) }
 
-        canvas.text(title, x: left, y: 12, scale: 2, colour: (0, 0, 0))
+        canvas.text(title, x: left, y: 6, scale: 2, colour: (0, 0, 0))
         // Grid, axes, ticks.
         for i in 0...5 {
             let x = left + (right - left) * i / 5
@@ -58,7 +58,7 @@ public struct RateDistortionPlot {
         canvas.line(left, bottom, right, bottom, colour: (0, 0, 0))
         canvas.line(left, top, left, bottom, colour: (0, 0, 0))
         canvas.text("BITS PER PIXEL", x: (left + right) / 2 - 56, y: bottom + 30, scale: 2, colour: (0, 0, 0))
-        canvas.text("PSNR DB", x: 4, y: top - 14, scale: 2, colour: (0, 0, 0))
+        canvas.text("PSNR DB", x: 4, y: top - 18, scale: 2, colour: (0, 0, 0))
 
         for (i, s) in series.enumerated() {
             let colour = RateDistortionPlot.palette[i % RateDistortionPlot.palette.count]
