@@ -87,13 +87,57 @@ public struct Checkpoint: Sendable, Equatable {
         let own = model.namedParameters
         let known = Set(own.map(\.name))
         let extra = tensors.map(\.name).filter { !known.contains($0) }
-        var values: [[Float]] = []
-        for (name, parameter) in own {
-            guard let stored = tensor(named: name) else { throw .missingTensor(name: name) }
+        let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
+        var sources: [StoredTensor] = []
+        var converted: [Int: [Float]] = [:]
+        for (index, (name, parameter)) in own.enumerated() {
+            guard let stored = byName[name] else { throw .missingTensor(name: name) }
             guard stored.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, found: stored.shape) }
-            values.append(try stored.float32Values(name: name))
+            if stored.dataType != .f32 { converted[index] = try stored.float32Values(name: name) }
+            sources.append(stored)
         }
         if !extra.isEmpty { throw .unexpectedTensors(names: extra) }
+        // Everything matched: now overwrite. float32 data is copied into the parameters' own storage.
+        for (index, (_, parameter)) in own.enumerated() {
+            if let values = converted[index] {
+                parameter.data = values
+                continue
+            }
+            #if _endian(little)
+            sources[index].bytes.withUnsafeBytes { source in
+                parameter.data.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix($0.count))) }
+            }
+            #else
+            parameter.data = try sources[index].float32Values(name: own[index].name)
+            #endif
+        }
+    }
+
+    /// Loads the weights of the checkpoint at `url` into `model`, reading float32 tensors of an HDF5
+    /// checkpoint straight into new parameter arrays (the fastest way to load a model; optimiser and training
+    /// state are not read). The same checks as `init(contentsOf:)` and `load(into:)` apply, including the
+    /// model kind; nothing is changed unless every tensor was read and verified.
+    public static func loadWeights(from url: URL, into model: any Layer) throws(CheckpointError) {
+        guard case .hdf5 = try CheckpointSource.detect(url.path) else {
+            try Checkpoint(contentsOf: url).load(into: model)
+            return
+        }
+        let reader = try HDF5CheckpointReader(path: url.path)
+        if let configurable = model as? any ConfigurableModel, type(of: configurable).kind != reader.header["model_kind"] {
+            throw .invalidMetadata(name: "model_kind", detail: "'\(reader.header["model_kind"] ?? "")'; expected '\(type(of: configurable).kind)'")
+        }
+        let entries = Dictionary(try reader.entries(in: Layout.model).map { (String($0.path.dropFirst(Layout.model.count + 1)), $0) },
+                                 uniquingKeysWith: { first, _ in first })
+        let own = model.namedParameters
+        let known = Set(own.map(\.name))
+        for (name, parameter) in own {
+            guard let entry = entries[name] else { throw .missingTensor(name: name) }
+            guard entry.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, found: entry.shape) }
+        }
+        let extra = entries.keys.filter { !known.contains($0) }.sorted()
+        if !extra.isEmpty { throw .unexpectedTensors(names: extra) }
+        var values: [[Float]] = []
+        for (name, _) in own { values.append(try reader.readFloat32(entries[name]!)) }
         for ((_, parameter), data) in zip(own, values) { parameter.data = data }
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import VQEngine
 import VQLayers
 import VQModels
@@ -19,6 +22,33 @@ public enum CheckpointBenchmark {
         var rng = RandomGenerator(seed: 7)
         return TokenPrior(configuration: .init(vocabulary: 512, sequenceLength: 49, dimension: 512, heads: 8, layers: layers,
                                                hiddenSize: 2048), rng: &rng)
+    }
+
+    /// Drops a (flushed) file's pages from the page cache, so the next read comes from the disk.
+    static func evict(_ url: URL) {
+        #if canImport(Glibc)
+        let descriptor = open(url.path, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        posix_fadvise(descriptor, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        close(descriptor)
+        #endif
+    }
+
+    /// Saves the benchmark model once, then loads it `count` times with `loadWeights` (for profiling);
+    /// returns the median seconds per load.
+    public static func profileLoading(directory: URL, count: Int) throws -> Double {
+        let model = model()
+        let url = directory.appendingPathComponent("profile.h5")
+        try Checkpoint(model: model).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        var times: [Double] = []
+        for _ in 0..<count {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try Checkpoint.loadWeights(from: url, into: model)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
     }
 
     /// Runs every case `repeats` times in `directory` and returns the medians, plus the ratios
@@ -70,6 +100,16 @@ public enum CheckpointBenchmark {
             try time("plain read (model bytes)", bytes: rawData.count) { _ = try Data(contentsOf: rawURL) }
             try time("load model (HDF5)", bytes: weightBytes) { try Checkpoint(contentsOf: modelURL).load(into: model) }
             try time("load model (safetensors)", bytes: weightBytes) { try Checkpoint(contentsOf: safetensorsURL).load(into: model) }
+            try time("load model (HDF5, Checkpoint.loadWeights)", bytes: weightBytes) { try Checkpoint.loadWeights(from: modelURL, into: model) }
+            // Cold: the file's pages are dropped from the page cache first, so both reads come from the disk.
+            try time("plain read, cold cache (model bytes)", bytes: rawData.count) { evict(rawURL); _ = try Data(contentsOf: rawURL) }
+            try time("load model (HDF5, loadWeights), cold cache", bytes: weightBytes) {
+                evict(modelURL)
+                try Checkpoint.loadWeights(from: modelURL, into: model)
+            }
+            var loaded: Checkpoint?
+            try time("  of which: read and verify (HDF5)", bytes: weightBytes) { loaded = try Checkpoint(contentsOf: modelURL) }
+            try time("  of which: copy into the model", bytes: weightBytes) { try loaded!.load(into: model) }
             try time("plain write + fsync + rename (full-state bytes)", bytes: fullRaw.count) { try AtomicFile.write(fullRaw, to: fullRawURL) }
             try time("save full state (HDF5)", bytes: fullRaw.count) {
                 try Checkpoint(model: model, optimizer: adam, training: training).write(to: fullURL)
@@ -84,7 +124,8 @@ public enum CheckpointBenchmark {
         for url in [rawURL, fullRawURL, modelURL, fullURL, safetensorsURL] { try? FileManager.default.removeItem(at: url) }
         let order = ["plain write + fsync + rename (model bytes)", "plain write, no fsync (model bytes)", "save model (HDF5)",
                      "save model (safetensors)", "plain read (model bytes)", "load model (HDF5)", "load model (safetensors)",
-                     "plain write + fsync + rename (full-state bytes)", "save full state (HDF5)", "plain read (full-state bytes)",
+                     "load model (HDF5, Checkpoint.loadWeights)", "plain read, cold cache (model bytes)",
+                     "load model (HDF5, loadWeights), cold cache", "  of which: read and verify (HDF5)", "  of which: copy into the model", "plain write + fsync + rename (full-state bytes)", "save full state (HDF5)", "plain read (full-state bytes)",
                      "load full state (HDF5)"]
         let measurements = order.map { name -> Measurement in
             let sorted = samples[name]!.sorted()
@@ -95,6 +136,9 @@ public enum CheckpointBenchmark {
             "save model / plain write+fsync": median["save model (HDF5)"]! / median["plain write + fsync + rename (model bytes)"]!,
             "save model / plain write (no fsync)": median["save model (HDF5)"]! / median["plain write, no fsync (model bytes)"]!,
             "load model / plain read": median["load model (HDF5)"]! / median["plain read (model bytes)"]!,
+            "load model (loadWeights) / plain read": median["load model (HDF5, Checkpoint.loadWeights)"]! / median["plain read (model bytes)"]!,
+            "load model (loadWeights) / plain read, cold cache":
+                median["load model (HDF5, loadWeights), cold cache"]! / median["plain read, cold cache (model bytes)"]!,
             "save full state / plain write+fsync": median["save full state (HDF5)"]! / median["plain write + fsync + rename (full-state bytes)"]!,
             "load full state / plain read": median["load full state (HDF5)"]! / median["plain read (full-state bytes)"]!,
         ]

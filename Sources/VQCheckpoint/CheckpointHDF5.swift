@@ -283,6 +283,21 @@ final class HDF5CheckpointReader {
         return StoredTensor(dtype: type.rawValue, shape: entry.shape, bytes: data)
     }
 
+    /// A float32 dataset read straight into an array (checksums verified as in `read`).
+    func readFloat32(_ entry: TensorEntry) throws(CheckpointError) -> [Float] {
+        guard entry.dtype == TensorDType.f32.rawValue, entry.hasChecksum, entry.filters.contains("fletcher32") else {
+            return try read(entry).float32Values(name: entry.path)
+        }
+        guard entry.elementCount * 4 <= fileSize else {
+            throw .corrupt(path: path, detail: "\(entry.path) claims \(entry.elementCount * 4) bytes of data in a \(fileSize)-byte file")
+        }
+        let parts = entry.path.split(separator: "/").map(String.init)
+        guard let group = try group(parts.dropLast().joined(separator: "/")) else { throw .missingTensor(name: entry.path) }
+        return try hdf5(entry.path) { () throws(HDF5Failure) in
+            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount)
+        }
+    }
+
     func readTensors(in groupPath: String) throws(CheckpointError) -> [NamedTensor] {
         var result: [NamedTensor] = []
         for entry in try entries(in: groupPath) {

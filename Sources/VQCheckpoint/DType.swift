@@ -55,10 +55,14 @@ extension StoredTensor {
 
     /// A float32 tensor of `shape` holding `values`.
     public init(float32 values: [Float], shape: [Int]) {
+        #if _endian(little)
+        let bytes = values.withUnsafeBytes { Data($0) }
+        #else
         var bytes = Data(count: values.count * 4)
         bytes.withUnsafeMutableBytes { raw in
             for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
         }
+        #endif
         self.init(dtype: "F32", shape: shape, bytes: bytes)
     }
 
@@ -93,8 +97,16 @@ extension StoredTensor {
             throw .unsupportedDType(name: name, found: dtype, expected: "a floating-point type (F32, F16, BF16, F64)")
         }
         if type == .f32 {
+            let count = Swift.min(elementCount, bytes.count / 4)
             return bytes.withUnsafeBytes { raw in
-                (0..<elementCount).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+                [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    #if _endian(little)
+                    if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 4) }
+                    #else
+                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+                    #endif
+                    initialized = count
+                }
             }
         }
         return doubles().map { Float($0) }

@@ -196,7 +196,9 @@ struct H5Group: H5Object {
             }
             let dataset = try H5Handle(H5Dcreate2(handle.id, name, fileType.id, space.id, vq_h5p_default(), dcpl.id, vq_h5p_default()),
                                        "create dataset '\(name)'", closer: H5Dclose)
-            if tensor.elementCount > 0 {
+            if checksummed {
+                try H5Dataset(handle: dataset).writeChunks(tensor.bytes, grid: ChunkGrid(shape: tensor.shape, elementSize: type.byteCount))
+            } else if tensor.elementCount > 0 {
                 let status = tensor.bytes.withUnsafeBytes {
                     H5Dwrite(dataset.id, fileType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
                 }
@@ -269,19 +271,134 @@ struct H5Dataset: H5Object {
     /// Bytes the dataset occupies in the file.
     func storageSize() -> Int { HDF5.locked { Int(clamping: H5Dget_storage_size(handle.id)) } }
 
-    /// The elements as little-endian bytes of `type` (libhdf5 converts from the stored type, and verifies
-    /// fletcher32 while reading).
+    /// The elements as little-endian bytes of `type`, checksums verified. Datasets laid out as vqcodec writes
+    /// them (contiguous chunks, fletcher32 only, stored type = `type`) are read chunk by chunk straight into
+    /// the result and checked with `Fletcher32`; anything else goes through libhdf5's pipeline, which converts
+    /// types and verifies fletcher32 itself.
     func read(as type: TensorDType, elementCount: Int) throws(HDF5Failure) -> Data {
-        var data = Data(count: elementCount * type.byteCount)
-        guard elementCount > 0 else { return data }
+        guard elementCount > 0 else { return Data() }
+        // Uninitialised memory: every byte is written (or the read fails), so zero-filling first would be
+        // wasted work. 4 spare bytes hold the checksum of the last chunk read in place.
+        let byteCount = elementCount * type.byteCount
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: byteCount + 4, alignment: 64)
+        do throws(HDF5Failure) {
+            try read(into: UnsafeMutableRawBufferPointer(start: storage, count: byteCount + 4), as: type, byteCount: byteCount)
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        // Only wrapped once filled: Data copies small buffers inline and frees the original at once.
+        return Data(bytesNoCopy: storage, count: byteCount, deallocator: .custom { pointer, _ in pointer.deallocate() })
+    }
+
+    /// float32 elements straight into a new array (no intermediate buffer), for loading weights.
+    func readFloat32(elementCount: Int) throws(HDF5Failure) -> [Float] {
+        var failure: HDF5Failure?
+        // One spare element: room for the last chunk's checksum when it is read in place.
+        let values = [Float](unsafeUninitializedCapacity: elementCount + 1) { buffer, initialized in
+            do throws(HDF5Failure) {
+                try read(into: UnsafeMutableRawBufferPointer(buffer), as: .f32, byteCount: elementCount * 4)
+                initialized = elementCount
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// Fills the first `byteCount` bytes of `buffer` (which has at least 4 more) with the elements as `type`.
+    private func read(into buffer: UnsafeMutableRawBufferPointer, as type: TensorDType, byteCount: Int) throws(HDF5Failure) {
+        guard byteCount > 0 else { return }
         try HDF5.locked { () throws(HDF5Failure) in
             let memoryType = try H5Types.handle(for: type)
-            let status = data.withUnsafeMutableBytes {
-                H5Dread(handle.id, memoryType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
+            if let grid = try directChunkGrid(type: type, memoryType: memoryType.id) {
+                try readChunks(into: buffer, dataBytes: byteCount, grid: grid)
+            } else {
+                try check(H5Dread(handle.id, memoryType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), buffer.baseAddress), "read")
             }
-            try check(status, "read")
         }
-        return data
+    }
+
+    /// The chunk grid when this dataset can be read chunk by chunk: stored as `memoryType`, chunked exactly as
+    /// `ChunkGrid` lays it out, with fletcher32 as the only filter.
+    private func directChunkGrid(type: TensorDType, memoryType: hid_t) throws(HDF5Failure) -> ChunkGrid? {
+        let shape = try shape()
+        guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }), try filters() == ["fletcher32"] else { return nil }
+        let fileType = try H5Handle(H5Dget_type(handle.id), "get element type", closer: H5Tclose)
+        guard H5Tequal(fileType.id, memoryType) > 0 else { return nil }
+        let dcpl = try H5Handle(H5Dget_create_plist(handle.id), "get dataset properties", closer: H5Pclose)
+        guard H5Pget_layout(dcpl.id) == H5D_CHUNKED else { return nil }
+        var chunk = [hsize_t](repeating: 0, count: shape.count)
+        guard H5Pget_chunk(dcpl.id, Int32(shape.count), &chunk) == shape.count else { return nil }
+        let grid = ChunkGrid(shape: shape, elementSize: type.byteCount)
+        return grid.chunk.map { hsize_t($0) } == chunk ? grid : nil
+    }
+
+    /// Reads every chunk's stored bytes (data, then the 4-byte little-endian fletcher32) and verifies it.
+    /// A chunk is read in place when its padding and checksum fit before the end of `buffer` (they land on
+    /// the next chunk's bytes, which are read afterwards); otherwise through a scratch buffer.
+    private func readChunks(into buffer: UnsafeMutableRawBufferPointer, dataBytes: Int, grid: ChunkGrid) throws(HDF5Failure) {
+        let stored = grid.chunkBytes + 4
+        var scratch: UnsafeMutableRawBufferPointer?
+        defer { scratch?.deallocate() }
+        try grid.forEach { (coordinates, offset, bytes) throws(HDF5Failure) in
+            var size: hsize_t = 0
+            guard H5Dget_chunk_storage_size(handle.id, coordinates, &size) >= 0 else { throw HDF5Failure("read chunk at \(coordinates)") }
+            guard size == hsize_t(stored) else {
+                throw HDF5Failure("read chunk at \(coordinates)", detail: "the chunk holds \(size) bytes, expected \(stored)")
+            }
+            let target: UnsafeMutableRawBufferPointer
+            if offset + stored <= buffer.count {
+                target = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + stored)])
+            } else {
+                if scratch == nil { scratch = .allocate(byteCount: stored, alignment: 64) }
+                target = scratch!
+            }
+            var filterMask: UInt32 = 0
+            guard H5Dread_chunk(handle.id, vq_h5p_default(), coordinates, &filterMask, target.baseAddress) >= 0 else {
+                throw HDF5Failure("read chunk at \(coordinates)")
+            }
+            guard filterMask == 0 else {
+                throw HDF5Failure("read chunk at \(coordinates)", detail: "the chunk skipped its filters (mask \(filterMask))")
+            }
+            let expected = UInt32(littleEndian: target.loadUnaligned(fromByteOffset: grid.chunkBytes, as: UInt32.self))
+            let computed = Fletcher32.checksum(UnsafeRawBufferPointer(rebasing: target[0..<grid.chunkBytes]))
+            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else {
+                throw HDF5Failure("read chunk at \(coordinates)", detail: "data error detected by Fletcher32 checksum")
+            }
+            if target.baseAddress != buffer.baseAddress! + offset {
+                (buffer.baseAddress! + offset).copyMemory(from: target.baseAddress!, byteCount: bytes)
+            }
+        }
+    }
+
+    /// Writes `bytes` chunk by chunk with their fletcher32 appended, as the filter would store them.
+    func writeChunks(_ bytes: Data, grid: ChunkGrid) throws(HDF5Failure) {
+        let stored = grid.chunkBytes + 4
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: stored, alignment: 64)
+        defer { scratch.deallocate() }
+        var failure: HDF5Failure?
+        bytes.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
+            do throws(HDF5Failure) {
+                try grid.forEach { (coordinates, offset, count) throws(HDF5Failure) in
+                    scratch.baseAddress!.copyMemory(from: source.baseAddress! + offset, byteCount: count)
+                    if count < grid.chunkBytes {
+                        (scratch.baseAddress! + count).initializeMemory(as: UInt8.self, repeating: 0, count: grid.chunkBytes - count)
+                    }
+                    let checksum = Fletcher32.checksum(UnsafeRawBufferPointer(rebasing: scratch[0..<grid.chunkBytes]))
+                    scratch.storeBytes(of: checksum.littleEndian, toByteOffset: grid.chunkBytes, as: UInt32.self)
+                    try HDF5.locked { () throws(HDF5Failure) in
+                        try check(H5Dwrite_chunk(handle.id, vq_h5p_default(), 0, coordinates, stored, scratch.baseAddress),
+                                  "write chunk at \(coordinates)")
+                    }
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Numeric elements as Double (for statistics of datasets in files that are not ours).

@@ -87,13 +87,59 @@ enum H5Types {
         }
     }
 
-    /// A chunk of at most 1 MiB: whole rows while they fit, halving the largest dimension otherwise.
+    /// Chunks of at most `limit` bytes that are contiguous runs of the row-major tensor, [1, ..., 1, k, full,
+    /// ..., full]: whole trailing axes while they fit, then as many rows of the next axis as fit.
     static func chunkShape(_ shape: [Int], elementSize: Int, limit: Int = 1 << 20) -> [Int] {
-        var chunk = shape.map { Swift.max($0, 1) }
-        while chunk.reduce(elementSize, *) > limit, let largest = chunk.indices.max(by: { chunk[$0] < chunk[$1] }), chunk[largest] > 1 {
-            chunk[largest] = (chunk[largest] + 1) / 2
+        ChunkGrid(shape: shape, elementSize: elementSize, limit: limit).chunk
+    }
+}
+
+/// The chunks of a non-empty tensor laid out as `H5Types.chunkShape` says, in row-major order. Each chunk is
+/// one contiguous byte range of the tensor; the last chunk along the split axis may be partial (libhdf5 still
+/// stores it full-size, padded).
+struct ChunkGrid {
+    let shape: [Int]
+    let chunk: [Int]
+    /// The axis the chunks split; axes before it have chunk size 1, axes after it are whole.
+    let axis: Int
+    /// Bytes of one index step along `axis`.
+    let strideBytes: Int
+
+    init(shape: [Int], elementSize: Int, limit: Int = 1 << 20) {
+        self.shape = shape
+        let dims = shape.map { Swift.max($0, 1) }
+        var inner = elementSize
+        var axis = dims.count - 1
+        while axis > 0 && inner * dims[axis] <= limit {
+            inner *= dims[axis]
+            axis -= 1
         }
-        return chunk
+        let rows = Swift.max(1, Swift.min(dims[axis], limit / inner))
+        chunk = Array(repeating: 1, count: axis) + [rows] + Array(dims[(axis + 1)...])
+        self.axis = axis
+        strideBytes = inner
+    }
+
+    /// Bytes of a full chunk as stored (before the 4-byte checksum).
+    var chunkBytes: Int { chunk[axis] * strideBytes }
+
+    /// Calls `body` with each chunk's first-element coordinates, its byte offset in the tensor, and the bytes
+    /// of the tensor it covers.
+    func forEach(_ body: (_ coordinates: [hsize_t], _ byteOffset: Int, _ dataBytes: Int) throws(HDF5Failure) -> Void) throws(HDF5Failure) {
+        let outerCount = shape[..<axis].reduce(1, *)
+        let rows = chunk[axis], extent = shape[axis]
+        var coordinates = [hsize_t](repeating: 0, count: shape.count)
+        for outer in 0..<outerCount {
+            var rest = outer
+            for a in stride(from: axis - 1, through: 0, by: -1) {
+                coordinates[a] = hsize_t(rest % shape[a])
+                rest /= shape[a]
+            }
+            for start in stride(from: 0, to: extent, by: rows) {
+                coordinates[axis] = hsize_t(start)
+                try body(coordinates, (outer * extent + start) * strideBytes, Swift.min(rows, extent - start) * strideBytes)
+            }
+        }
     }
 }
 

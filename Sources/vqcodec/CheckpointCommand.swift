@@ -299,8 +299,15 @@ extension CheckpointCommand {
         @Flag(help: "Print JSON.")
         var json = false
 
+        @Option(help: "Only load the checkpoint this many times (for profiling) and print the median.")
+        var profileLoads: Int?
+
         func run() throws {
             let folder = directory.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+            if let profileLoads {
+                print(String(format: "median load: %.1f ms", try CheckpointBenchmark.profileLoading(directory: folder, count: profileLoads) * 1000))
+                return
+            }
             let (measurements, ratios) = try CheckpointBenchmark.run(directory: folder, layers: layers, repeats: repeats) { message in
                 FileHandle.standardError.write(Data((message + "\n").utf8))
             }
@@ -309,10 +316,11 @@ extension CheckpointCommand {
                 try printJSON(Output(measurements: measurements, ratios: ratios))
                 return
             }
+            func padded(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
             for m in measurements {
-                print(String(format: "%-50@ %9.1f ms %9.0f MB/s", m.name as NSString, m.seconds * 1000, m.megabytesPerSecond))
+                print(padded(m.name, 50) + String(format: "%9.1f ms %9.0f MB/s", m.seconds * 1000, m.megabytesPerSecond))
             }
-            for key in ratios.keys.sorted() { print(String(format: "%-40@ %.2fx", key as NSString, ratios[key]!)) }
+            for key in ratios.keys.sorted() { print(padded(key, 50) + String(format: "%9.2fx", ratios[key]!)) }
         }
     }
 

@@ -29,6 +29,36 @@ struct CheckpointRoundTripTests {
         }
     }
 
+    @Test("loadWeights reads an HDF5 checkpoint straight into a model, and changes nothing on failure")
+    func loadWeights() throws {
+        try withTemporaryDirectory { dir in
+            let model = smallConvModel(seed: 1)
+            let url = dir.appendingPathComponent("model.h5")
+            try Checkpoint(model: model).write(to: url)
+            let fresh = smallConvModel(seed: 2)
+            try Checkpoint.loadWeights(from: url, into: fresh)
+            for ((name, a), (_, b)) in zip(model.namedParameters, fresh.namedParameters) { #expect(bits(a.data) == bits(b.data), "\(name)") }
+
+            var rng = RandomGenerator(seed: 0)
+            let other = MLPVAE(rng: &rng)
+            guard case .invalidMetadata(name: "model_kind", _) = checkpointError({ try Checkpoint.loadWeights(from: url, into: other) }) else {
+                Issue.record("a conv-vqvae checkpoint loaded into an mlp-vae"); return
+            }
+            // Damage the last tensor: the earlier ones must not have been written into the model.
+            var bytes = try Data(contentsOf: url)
+            let last = try #require(model.parameter(named: "dec2.weight"))
+            let range = try #require(bytes.range(of: StoredTensor(float32: Array(last.data.prefix(16)), shape: [16]).bytes))
+            bytes[range.lowerBound + 5] ^= 0x40
+            try bytes.write(to: url)
+            let untouched = smallConvModel(seed: 3)
+            let before = untouched.namedParameters.map { bits($0.tensor.data) }
+            guard case .checksumMismatch(name: "model/dec2.weight", _) = checkpointError({ try Checkpoint.loadWeights(from: url, into: untouched) }) else {
+                Issue.record("damage not reported"); return
+            }
+            #expect(untouched.namedParameters.map { bits($0.tensor.data) } == before)
+        }
+    }
+
     @Test("the full training state round-trips exactly")
     func fullStateRoundTrip() throws {
         try withTemporaryDirectory { dir in

@@ -71,3 +71,37 @@ struct DTypeConversionTests {
         #expect(bf.tensors[0].tensor.doubles()[3] == 3.140625)
     }
 }
+
+@Suite("chunk layout")
+struct ChunkLayoutTests {
+    @Test("chunks are contiguous row-major runs of at most 1 MiB")
+    func chunks() {
+        #expect(H5Types.chunkShape([10_000_000], elementSize: 4) == [262_144])
+        #expect(H5Types.chunkShape([512, 2048], elementSize: 4) == [128, 2048])
+        #expect(H5Types.chunkShape([64, 64, 3, 3], elementSize: 4) == [64, 64, 3, 3])
+        #expect(H5Types.chunkShape([1, 600_000], elementSize: 4) == [1, 262_144])
+        #expect(H5Types.chunkShape([3, 1000, 1000], elementSize: 2) == [1, 524, 1000])
+    }
+}
+
+@Suite("fletcher32")
+struct Fletcher32Tests {
+    @Test("the fast checksum equals libhdf5's loop on random, constant and edge-sized data")
+    func matchesReference() {
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        for trial in 0..<600 {
+            let count = trial < 400 ? Int(next() % 3000) + 1 : Int(next() % 200_000) + 1
+            var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+            if trial % 5 == 0 { bytes = [UInt8](repeating: 0xFF, count: count) }
+            if trial % 7 == 0 { bytes = [UInt8](repeating: 0, count: count) }
+            if trial % 9 == 0 { bytes = [UInt8](repeating: 0, count: count); bytes[count / 2] = 1 }
+            let fast = bytes.withUnsafeBytes { Fletcher32.checksum($0) }
+            let reference = bytes.withUnsafeBytes { Fletcher32.reference($0) }
+            #expect(fast == reference, "\(count) bytes, trial \(trial)")
+        }
+    }
+}

@@ -49,6 +49,20 @@ struct ToolingTests {
         }
     }
 
+    @Test("inspect shows a safetensors file's metadata and tensors")
+    func inspectSafetensors() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("weights.safetensors")
+            let model = smallConvModel()
+            try Checkpoint(model: model).write(to: url)
+            let report = try InspectReport(url: url, statistics: false)
+            #expect(report.format == "safetensors" && report.modelKind == "conv-vqvae")
+            #expect(report.metadata?["format"] == "pt")
+            #expect(report.tensors.map(\.name) == model.namedParameters.map(\.name))
+            #expect(report.tensors.allSatisfy { $0.checksum == nil } && report.totalParameters == model.parameterCount)
+        }
+    }
+
     @Test("diff: identical files are equal; a changed weight, a dropped tensor and a step are reported")
     func diff() throws {
         let model = smallConvModel()

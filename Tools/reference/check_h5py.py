@@ -133,7 +133,7 @@ def main():
     parser.add_argument("--vqcodec", default=".build/release/vqcodec", help="the vqcodec executable")
     args = parser.parse_args()
     vqcodec = os.path.abspath(args.vqcodec)
-    report = {"files": 0, "datasets": 0, "elements": 0, "types": set()}
+    report = {"files": 0, "datasets": 0, "elements": 0, "types": set(), "tools": set()}
     problems = []
     with tempfile.TemporaryDirectory() as workdir:
         full = os.path.join(workdir, "full.h5")
@@ -147,6 +147,13 @@ def main():
             path = os.path.join(workdir, f"{kind}.h5")
             run(vqcodec, "checkpoint", "new", kind, path, "--seed", "4")
             files.append(path)
+        for tool in (["h5dump", "-H"], ["h5ls", "-r", "-v"]):
+            # The standard HDF5 tools (hdf5-tools) must read the layout without complaint.
+            for path in files:
+                shown = subprocess.run(tool + [path], capture_output=True, text=True)
+                if shown.returncode != 0 or "error" in shown.stderr.lower():
+                    problems.append(f"{' '.join(tool)} {os.path.basename(path)}: exit {shown.returncode}: {shown.stderr[:200]}")
+                report["tools"].add(tool[0])
         for path in files:
             report["files"] += 1
             for problem in check_file(vqcodec, path, workdir, report):
@@ -163,6 +170,7 @@ def main():
         for p in problems:
             print("  " + p)
         sys.exit(1)
+    print(f"{' and '.join(sorted(report['tools']))} read all {report['files']} files without error")
     print("every tensor read by h5py is bit-identical to the export; all attributes fixed-length; all checksummed")
 
 
