@@ -116,6 +116,25 @@ private func noiseImage(width: Int, height: Int, channels: Int, seed: UInt64) ->
         #expect(original.fingerprint.count == 64)
     }
 
+    @Test func builtinModelsLoadWithoutConfiguration() throws {
+        for builtin in BuiltinTokenizer.allCases {
+            guard Tokenizer.builtinURL(builtin) != nil else {
+                #expect(throws: TokenizerError.builtinMissing(name: builtin.rawValue)) { try Tokenizer.builtin(builtin) }
+                continue
+            }
+            let tokenizer = try Tokenizer.builtin(builtin)
+            #expect(tokenizer.name == builtin.rawValue)
+            #expect(try Tokenizer.builtin(builtin) === tokenizer, "built-ins load once per process")
+            let image = noiseImage(width: 30, height: 26, channels: tokenizer.channels, seed: 4)
+            let tokens = try tokenizer.encode(image)
+            #expect(tokens.codebookSizes == tokenizer.codebookSizes)
+            let decoded = try tokenizer.decode(tokens)
+            #expect(decoded.width == 30 && decoded.height == 26)
+        }
+        let mnist = BuiltinModelInfo.all().first { $0.builtin == .mnist }
+        if mnist?.url != nil { #expect(try Tokenizer.builtin(.mnist).codebookSizes == [512]) }
+    }
+
     @Test func sha256KnownAnswers() {
         #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
