@@ -74,6 +74,10 @@ struct EvalVAECommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(threads)
+        do { try execute() } catch { throw vaeFailure(error) }
+    }
+
+    func execute() throws {
         let loaded = try LoadedVAE(contentsOf: URL(fileURLWithPath: checkpoint))
         var test = try LabeledImages.mnist(directory: URL(fileURLWithPath: data), split: .test)
         if let limit { test = test.prefix(limit) }

@@ -57,6 +57,10 @@ struct GradientVarianceCommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(2)
+        do { try execute() } catch { throw vaeFailure(error) }
+    }
+
+    func execute() throws {
         let loaded = try LoadedVAE(contentsOf: URL(fileURLWithPath: checkpoint))
         let test = try LabeledImages.mnist(directory: URL(fileURLWithPath: data), split: .test).prefix(images)
         try VAEEvaluation.check(test, for: loaded.model, source: data)

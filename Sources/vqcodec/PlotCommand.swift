@@ -62,6 +62,10 @@ struct PlotVAECommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(2)
+        do { try execute() } catch { throw vaeFailure(error) }
+    }
+
+    func execute() throws {
         let loaded = try LoadedVAE(contentsOf: URL(fileURLWithPath: checkpoint))
         let test = try LabeledImages.mnist(directory: URL(fileURLWithPath: data), split: .test)
         var options = VAEPlotOptions()

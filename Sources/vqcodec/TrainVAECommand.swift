@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import VQCheckpoint
 import VQData
+import VQLayers
 import VQEngine
 import VQModels
 import VQVAEFamily
@@ -79,6 +81,10 @@ struct TrainVAECommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.set(threads)
+        do { try execute() } catch { throw vaeFailure(error) }
+    }
+
+    func execute() throws {
         let directory = URL(fileURLWithPath: data)
         var train = try LabeledImages.mnist(directory: directory, split: .train)
         if let trainLimit { train = train.prefix(trainLimit) }
@@ -119,4 +125,14 @@ func configurationText(_ model: any VariationalAutoencoder) -> String {
 /// Prints and flushes, so lines keep their order with the progress display's direct writes.
 func printFlushed(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
+
+/// Prints a VAE command's error and returns its exit code: 2 for bad input (missing or malformed data,
+/// an unreadable or wrong checkpoint, a picture the model cannot make), 1 for anything else.
+func vaeFailure(_ error: Error) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    switch error {
+    case is VAEError, is IDXError, is CheckpointError, is ParameterLoadError: return ExitCode(2)
+    default: return ExitCode(1)
+    }
 }
