@@ -21,10 +21,12 @@ public struct ContainerInfo: Codable, Sendable {
     public var packedBytes: Int
     public var bitsPerPixel: Double
     public var bitsPerToken: Double
+    /// Set when the token data could not be checked (method 3 without this model's statistics in this build).
+    public var note: String?
 
     public init(bytes: [UInt8]) throws {
-        let file = try ContainerFile(bytes)  // the full check, token data included
-        let h = file.header
+        let (h, note) = try ContainerInfo.header(bytes)
+        self.note = note
         magic = "VQC"
         version = h.version
         method = Int(h.method.rawValue)
@@ -46,6 +48,18 @@ public struct ContainerInfo: Codable, Sendable {
         bitsPerToken = Double(bytes.count * 8) / Double(h.tokenCount)
     }
 
+    /// The full check, token data included; for method 3 without the model's statistics, the header only (length and
+    /// checksum still checked) and a note saying so.
+    static func header(_ bytes: [UInt8]) throws -> (ContainerHeader, String?) {
+        do {
+            return (try ContainerFile(bytes).header, nil)
+        } catch let error {
+            guard case let .statisticsMissing(fingerprint) = error else { throw error }
+            return (try ContainerFile.readHeader(bytes),
+                    "token data not checked: this build lacks the token statistics of model \(fingerprint)")
+        }
+    }
+
     public var text: String {
         var lines = [
             "format:       \(magic) version \(version)",
@@ -62,6 +76,7 @@ public struct ContainerInfo: Codable, Sendable {
             "tokens:       \(tokens) (\(packedBytes) bytes bit-packed)",
             String(format: "rate:         %.4f bits per pixel, %.3f bits per token", bitsPerPixel, bitsPerToken),
         ]
+        if let note { lines.append("note:         \(note)") }
         return lines.joined(separator: "\n")
     }
 
