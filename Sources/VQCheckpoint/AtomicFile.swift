@@ -32,6 +32,23 @@ enum AtomicFile {
         }
         // The new file is in place; failing to flush the folder entry only weakens durability, not atomicity.
         try? synchronize(folder.path, what: "the folder")
+        removeAbandonedTemporaries(of: target)
+    }
+
+    /// Temporary files of saves that were killed (their process is gone) and are over an hour old. The age
+    /// rule keeps this from touching a live save whose process id was reused.
+    static func removeAbandonedTemporaries(of target: URL) {
+        let folder = target.deletingLastPathComponent()
+        let prefix = ".\(target.lastPathComponent).tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            let parts = name.dropFirst(prefix.count).split(separator: "-")
+            guard parts.count == 2, let pid = Int32(parts[0]), pid != getpid() else { continue }
+            let path = folder.appendingPathComponent(name).path
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
+            if !alive && Date().timeIntervalSince(modified) > 3600 { unlink(path) }
+        }
     }
 
     /// Writes `data` atomically to `url`.

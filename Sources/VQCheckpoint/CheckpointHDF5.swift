@@ -145,6 +145,9 @@ final class HDF5CheckpointReader {
     let fileSize: Int
     private(set) var header: [String: String] = [:]
     private(set) var formatVersion = 0
+    /// The file mapped into memory, for reading chunk data (nil when the file has a user block or cannot be
+    /// mapped; then libhdf5 reads the chunks).
+    let mapping: FileMapping?
 
     static let rootAttributes = ["format", "format_version", "model_kind", "model_config", "software_version", "created"]
 
@@ -157,6 +160,7 @@ final class HDF5CheckpointReader {
         } catch {
             throw .corrupt(path: path, detail: error.description)
         }
+        mapping = file.userBlockSize() == 0 ? FileMapping(path: path) : nil
         let format = try attribute("format", of: file.root, at: "/")
         guard let format else { throw .notACheckpoint(path: path, detail: "the root attribute 'format' is missing") }
         guard format == Checkpoint.formatName else {
@@ -273,7 +277,7 @@ final class HDF5CheckpointReader {
         guard let group = try group(groupPath) else { throw .missingTensor(name: entry.path) }
         let (data, crc) = try hdf5(entry.path) { () throws(HDF5Failure) -> (Data, String?) in
             let dataset = try group.openDataset(parts.last!)
-            let data = try dataset.read(as: type, elementCount: entry.elementCount)
+            let data = try dataset.read(as: type, elementCount: entry.elementCount, mapping: mapping)
             let crc = entry.filters.contains("fletcher32") ? nil : try dataset.stringAttribute(H5Types.crcAttribute)
             return (data, crc)
         }
@@ -294,7 +298,7 @@ final class HDF5CheckpointReader {
         let parts = entry.path.split(separator: "/").map(String.init)
         guard let group = try group(parts.dropLast().joined(separator: "/")) else { throw .missingTensor(name: entry.path) }
         return try hdf5(entry.path) { () throws(HDF5Failure) in
-            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount)
+            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount, mapping: mapping)
         }
     }
 

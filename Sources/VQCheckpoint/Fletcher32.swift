@@ -7,6 +7,17 @@
 /// and only all-zero data gives 0). The result is sum2 << 16 | sum1.
 enum Fletcher32 {
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        compute(bytes, copyingTo: nil)
+    }
+
+    /// The checksum of `bytes`, copying them to `destination` in the same pass (one trip through memory
+    /// instead of two when loading from a memory-mapped file).
+    static func checksum(_ bytes: UnsafeRawBufferPointer, copyingTo destination: UnsafeMutableRawPointer) -> UInt32 {
+        compute(bytes, copyingTo: destination)
+    }
+
+    @inline(__always)
+    private static func compute(_ bytes: UnsafeRawBufferPointer, copyingTo destination: UnsafeMutableRawPointer?) -> UInt32 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         let words = bytes.count / 2
         var sum1: UInt64 = 0, sum2: UInt64 = 0
@@ -23,6 +34,7 @@ enum Fletcher32 {
             var pointer = base + index * 2
             for _ in 0..<16 {
                 let v = pointer.loadUnaligned(as: SIMD8<UInt32>.self)
+                if let destination { (destination + (pointer - base)).storeBytes(of: v, as: SIMD8<UInt32>.self) }
                 highRunning &+= v & byteMask
                 lowRunning &+= (v &>> 8) & byteMask
                 highTotal &+= highRunning
@@ -42,6 +54,9 @@ enum Fletcher32 {
             sum1 = (sum1 + blockSum) % 65535
             if blockSum != 0 { nonzero = true }
             index += 256
+        }
+        if let destination, index * 2 < bytes.count {
+            (destination + index * 2).copyMemory(from: base + index * 2, byteCount: bytes.count - index * 2)
         }
         while index < words {
             let word = UInt64(base.load(fromByteOffset: index * 2, as: UInt8.self)) << 8

@@ -275,14 +275,14 @@ struct H5Dataset: H5Object {
     /// them (contiguous chunks, fletcher32 only, stored type = `type`) are read chunk by chunk straight into
     /// the result and checked with `Fletcher32`; anything else goes through libhdf5's pipeline, which converts
     /// types and verifies fletcher32 itself.
-    func read(as type: TensorDType, elementCount: Int) throws(HDF5Failure) -> Data {
+    func read(as type: TensorDType, elementCount: Int, mapping: FileMapping? = nil) throws(HDF5Failure) -> Data {
         guard elementCount > 0 else { return Data() }
         // Uninitialised memory: every byte is written (or the read fails), so zero-filling first would be
         // wasted work. 4 spare bytes hold the checksum of the last chunk read in place.
         let byteCount = elementCount * type.byteCount
         let storage = UnsafeMutableRawPointer.allocate(byteCount: byteCount + 4, alignment: 64)
         do throws(HDF5Failure) {
-            try read(into: UnsafeMutableRawBufferPointer(start: storage, count: byteCount + 4), as: type, byteCount: byteCount)
+            try read(into: UnsafeMutableRawBufferPointer(start: storage, count: byteCount + 4), as: type, byteCount: byteCount, mapping: mapping)
         } catch {
             storage.deallocate()
             throw error
@@ -292,12 +292,12 @@ struct H5Dataset: H5Object {
     }
 
     /// float32 elements straight into a new array (no intermediate buffer), for loading weights.
-    func readFloat32(elementCount: Int) throws(HDF5Failure) -> [Float] {
+    func readFloat32(elementCount: Int, mapping: FileMapping? = nil) throws(HDF5Failure) -> [Float] {
         var failure: HDF5Failure?
         // One spare element: room for the last chunk's checksum when it is read in place.
         let values = [Float](unsafeUninitializedCapacity: elementCount + 1) { buffer, initialized in
             do throws(HDF5Failure) {
-                try read(into: UnsafeMutableRawBufferPointer(buffer), as: .f32, byteCount: elementCount * 4)
+                try read(into: UnsafeMutableRawBufferPointer(buffer), as: .f32, byteCount: elementCount * 4, mapping: mapping)
                 initialized = elementCount
             } catch {
                 failure = error
@@ -309,12 +309,13 @@ struct H5Dataset: H5Object {
     }
 
     /// Fills the first `byteCount` bytes of `buffer` (which has at least 4 more) with the elements as `type`.
-    private func read(into buffer: UnsafeMutableRawBufferPointer, as type: TensorDType, byteCount: Int) throws(HDF5Failure) {
+    private func read(into buffer: UnsafeMutableRawBufferPointer, as type: TensorDType, byteCount: Int,
+                      mapping: FileMapping?) throws(HDF5Failure) {
         guard byteCount > 0 else { return }
         try HDF5.locked { () throws(HDF5Failure) in
             let memoryType = try H5Types.handle(for: type)
             if let grid = try directChunkGrid(type: type, memoryType: memoryType.id) {
-                try readChunks(into: buffer, dataBytes: byteCount, grid: grid)
+                try readChunks(into: buffer, dataBytes: byteCount, grid: grid, mapping: mapping)
             } else {
                 try check(H5Dread(handle.id, memoryType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), buffer.baseAddress), "read")
             }
@@ -339,8 +340,13 @@ struct H5Dataset: H5Object {
     /// Reads every chunk's stored bytes (data, then the 4-byte little-endian fletcher32) and verifies it.
     /// A chunk is read in place when its padding and checksum fit before the end of `buffer` (they land on
     /// the next chunk's bytes, which are read afterwards); otherwise through a scratch buffer.
-    private func readChunks(into buffer: UnsafeMutableRawBufferPointer, dataBytes: Int, grid: ChunkGrid) throws(HDF5Failure) {
+    private func readChunks(into buffer: UnsafeMutableRawBufferPointer, dataBytes: Int, grid: ChunkGrid,
+                            mapping: FileMapping?) throws(HDF5Failure) {
         let stored = grid.chunkBytes + 4
+        if let mapping {
+            try readMappedChunks(into: buffer, grid: grid, file: mapping.bytes)
+            return
+        }
         var scratch: UnsafeMutableRawBufferPointer?
         defer { scratch?.deallocate() }
         try grid.forEach { (coordinates, offset, bytes) throws(HDF5Failure) in
@@ -370,6 +376,34 @@ struct H5Dataset: H5Object {
             }
             if target.baseAddress != buffer.baseAddress! + offset {
                 (buffer.baseAddress! + offset).copyMemory(from: target.baseAddress!, byteCount: bytes)
+            }
+        }
+    }
+
+    /// Like `readChunks`, but takes each chunk's bytes from the memory-mapped file at the address libhdf5's
+    /// chunk index gives, checksumming and copying them in one pass.
+    private func readMappedChunks(into buffer: UnsafeMutableRawBufferPointer, grid: ChunkGrid, file: UnsafeRawBufferPointer) throws(HDF5Failure) {
+        let stored = grid.chunkBytes + 4
+        try grid.forEach { (coordinates, offset, bytes) throws(HDF5Failure) in
+            var filterMask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
+            guard H5Dget_chunk_info_by_coord(handle.id, coordinates, &filterMask, &address, &size) >= 0 else {
+                throw HDF5Failure("locate chunk at \(coordinates)")
+            }
+            guard size == hsize_t(stored), filterMask == 0, address < haddr_t(file.count), haddr_t(file.count) - address >= haddr_t(stored) else {
+                throw HDF5Failure("locate chunk at \(coordinates)",
+                                  detail: "the chunk index gives \(size) bytes at \(address) (filters \(filterMask)); expected \(stored) bytes inside the \(file.count)-byte file")
+            }
+            let source = UnsafeRawBufferPointer(rebasing: file[Int(address)..<(Int(address) + grid.chunkBytes)])
+            let computed: UInt32
+            if offset + grid.chunkBytes <= buffer.count {
+                computed = Fletcher32.checksum(source, copyingTo: buffer.baseAddress! + offset)
+            } else {
+                computed = Fletcher32.checksum(source)
+                (buffer.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: bytes)
+            }
+            let expected = UInt32(littleEndian: file.loadUnaligned(fromByteOffset: Int(address) + grid.chunkBytes, as: UInt32.self))
+            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else {
+                throw HDF5Failure("read chunk at \(coordinates)", detail: "data error detected by Fletcher32 checksum")
             }
         }
     }
@@ -432,6 +466,17 @@ final class H5File {
             try check(vq_h5_use_checksummed_metadata(fapl.id), "select the 1.10 file format")
             let id = H5Fcreate(path, vq_h5f_acc_trunc(), vq_h5p_default(), fapl.id)
             return H5File(path: path, handle: try H5Handle(id, "create file", closer: H5Fclose))
+        }
+    }
+
+    /// Bytes before the HDF5 data (addresses inside the file are relative to its end).
+    func userBlockSize() -> Int? {
+        HDF5.locked {
+            let fcpl = H5Fget_create_plist(root.handle.id)
+            guard fcpl >= 0 else { return nil }
+            defer { H5Pclose(fcpl) }
+            var size: hsize_t = 0
+            return H5Pget_userblock(fcpl, &size) >= 0 ? Int(size) : nil
         }
     }
 

@@ -175,8 +175,8 @@ extension CheckpointCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a checkpoint's format, checksums and completeness.",
             discussion: """
-            Reads every dataset (libhdf5 checks each fletcher32 checksum; rank-0 and empty datasets carry a \
-            CRC-32), checks the root attributes and the format version, and checks that the tensors match \
+            Reads every dataset and verifies its fletcher32 checksum (the one libhdf5 and h5py check; rank-0 \
+            and empty datasets carry a CRC-32 instead), checks the root attributes and the format version, and checks that the tensors match \
             the recorded model exactly (names, shapes, types), including optimizer moments and training \
             state. safetensors files are checked for a valid structure (they have no checksums).
 

@@ -59,6 +59,21 @@ struct CheckpointRoundTripTests {
         }
     }
 
+    @Test("temporary files of killed saves are removed once stale; fresh ones are left alone")
+    func abandonedTemporaries() throws {
+        try withTemporaryDirectory { dir in
+            let url = dir.appendingPathComponent("run.h5")
+            let stale = dir.appendingPathComponent(".run.h5.tmp-999999-abc")  // no such process
+            let fresh = dir.appendingPathComponent(".run.h5.tmp-999998-def")
+            try Data([1, 2, 3]).write(to: stale)
+            try Data([1, 2, 3]).write(to: fresh)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -7200)], ofItemAtPath: stale.path)
+            try Checkpoint(model: smallConvModel()).write(to: url)
+            #expect(!FileManager.default.fileExists(atPath: stale.path))
+            #expect(FileManager.default.fileExists(atPath: fresh.path))
+        }
+    }
+
     @Test("the full training state round-trips exactly")
     func fullStateRoundTrip() throws {
         try withTemporaryDirectory { dir in

@@ -45,5 +45,5 @@ for ((k = 1; k <= kills; k++)); do
     fi
     rm -f "$file"
 done
-echo "$kills kills, $failures broken files, $leftovers temporary files left behind by killed saves (removed)"
+echo "$kills kills, $failures broken files, $leftovers temporary files left behind by killed saves (the script removes them; vqcodec itself removes such files once they are an hour old and their process is gone)"
 exit $((failures > 0))

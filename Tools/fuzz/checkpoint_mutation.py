@@ -112,32 +112,42 @@ def main():
             sources[name] = path
         originals = {name: open(path, "rb").read() for name, path in sources.items()}
         names = list(originals)
-        jobs = []
-        for i in range(args.count):
-            name = names[i % len(names)]
-            data, what = mutate(originals[name], rng)
-            jobs.append((i, name, sources[name], data, what))
+        def jobs():
+            # Generated lazily: 2,000 damaged copies held at once would take gigabytes.
+            for i in range(args.count):
+                name = names[i % len(names)]
+                data, what = mutate(originals[name], rng)
+                yield i, name, sources[name], data, what
         tally = collections.Counter()
         exits = collections.defaultdict(collections.Counter)
         messages = collections.Counter()
         problems = []
         slowest = 0.0
         start = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-            for outcome in pool.map(lambda job: check(args, vqcodec, *job), jobs):
-                tally["files"] += 1
-                for label, (code, message, seconds) in outcome["runs"].items():
-                    kind = classify(code)
-                    tally[f"{label} {kind}"] += 1
-                    exits[label][code] += 1
-                    slowest = max(slowest, seconds)
-                    if kind != "clean":
-                        problems.append(f"{label} {kind} (exit {code}) on {outcome['file']}: {message[:300]}")
-                    elif label == "load" and code != 0:
-                        messages[normalise(message)] += 1
-                if outcome["silent"]:
-                    problems.append(f"silently wrong values in {outcome['file']}: {outcome['diff'][-300:]}")
-                    tally["silent"] += 1
+        def outcomes():
+            with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+                pending = collections.deque()
+                for job in jobs():
+                    pending.append(pool.submit(check, args, vqcodec, *job))
+                    if len(pending) >= 4 * args.jobs:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+
+        for outcome in outcomes():
+            tally["files"] += 1
+            for label, (code, message, seconds) in outcome["runs"].items():
+                kind = classify(code)
+                tally[f"{label} {kind}"] += 1
+                exits[label][code] += 1
+                slowest = max(slowest, seconds)
+                if kind != "clean":
+                    problems.append(f"{label} {kind} (exit {code}) on {outcome['file']}: {message[:300]}")
+                elif label == "load" and code != 0:
+                    messages[normalise(message)] += 1
+            if outcome["silent"]:
+                problems.append(f"silently wrong values in {outcome['file']}: {outcome['diff'][-300:]}")
+                tally["silent"] += 1
         elapsed = time.monotonic() - start
     print(f"{tally['files']} mutated files ({', '.join(names)}), {elapsed:.0f} s, slowest single run {slowest:.2f} s")
     for label in ["inspect", "verify", "load"]:

@@ -143,6 +143,9 @@ def main():
             path = os.path.join(workdir, f"{dtype}.h5")
             run(vqcodec, "checkpoint", "convert", full, path, "--dtype", dtype)
             files.append(path)
+        large = os.path.join(workdir, "large.h5")  # 10M parameters: many multi-chunk datasets
+        run(vqcodec, "checkpoint", "save-loop", large, "--count", "1", "--large")
+        files.append(large)
         for kind in ["mlp-vae", "token-prior"]:
             path = os.path.join(workdir, f"{kind}.h5")
             run(vqcodec, "checkpoint", "new", kind, path, "--seed", "4")
