@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "VQCodecTests", dependencies: ["VQCodec", "VQTokenizer", "VQModels", "VQCheckpoint"]),
         .testTarget(name: "VQModelsTests", dependencies: ["VQModels", "VQCheckpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
+        .testTarget(name: "VQTrainingTests", dependencies: ["VQTraining", "VQCheckpoint", "VQModels", "VQEngine"]),
         .testTarget(name: "VQVAEFamilyTests", dependencies: ["VQVAEFamily"]),
         .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData", "CHDF5"]),
     ],

@@ -155,8 +155,9 @@ public enum ModelRegistry {
                          ("heads", c.heads), ("hiddenSize", c.hiddenSize)])
         try require(c.layers >= 0 && c.layers <= 1024, kind, "layers is \(c.layers); expected 0...1024")
         try require(c.dimension % c.heads == 0, kind, "dimension \(c.dimension) is not divisible by \(c.heads) heads")
+        try require(c.classes >= 0 && c.classes <= 1 << 16, kind, "classes is \(c.classes); expected 0...65536")
         let (v, s, d, f) = (Double(c.vocabulary), Double(c.sequenceLength), Double(c.dimension), Double(c.hiddenSize))
         let block = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (d * f + f) + (f * d + d)
-        return try bounded(kind, (v + 1) * d + s * d + Double(c.layers) * block + 2 * d + (d * v + v))
+        return try bounded(kind, (v + 1 + Double(c.classes)) * d + s * d + Double(c.layers) * block + 2 * d + (d * v + v))
     }
 }

@@ -20,7 +20,10 @@ public enum Codec {
     /// Encodes images (gray or RGB, no alpha: see `prepare`) with `tokenizer`, using its first `levels` levels.
     /// Images whose channel count differs from the model's are converted for it; the file records the image's own
     /// channel count and decoding converts back.
-    public static func encode(_ images: [Image], tokenizer: Tokenizer, levels: Int? = nil) throws -> [[UInt8]] {
+    /// `method` nil picks the smallest of methods 0 to 3 per file (and 4 when `prior` is given); `.prior` needs
+    /// `prior` (see `PriorCoder.builtin(for:)`).
+    public static func encode(_ images: [Image], tokenizer: Tokenizer, levels: Int? = nil, method: EntropyMethod? = nil,
+                              prior: PriorCoder? = nil) throws -> [[UInt8]] {
         if let levels, !(1...tokenizer.levels).contains(levels) {
             throw CodecError.levelsOutOfRange(requested: levels, available: tokenizer.levels)
         }
@@ -28,17 +31,23 @@ public enum Codec {
         let grids = try tokenizer.encode(inputs, levels: levels)
         let fingerprint = fingerprintPrefix(tokenizer.fingerprint)
         let statistics = TokenStatistics.shipped(fingerprintPrefix: fingerprint).flatMap { $0.fingerprint == tokenizer.fingerprint ? $0 : nil }
-        return try zip(images, grids).map { image, grid in
+        // Prior coding costs a transformer pass per token: spread the files over the cores (each file's
+        // arithmetic is independent of the others, so the bytes do not depend on the thread count).
+        return try parallelMap(images.count) { i -> Result<[UInt8], ContainerError> in
+            let (image, grid) = (images[i], grids[i])
             let shapes = grid.codebookSizes.map { LevelShape(height: grid.height, width: grid.width, codebookSize: $0) }
             let indices = (0..<grid.levels).map { Array(grid.indices(level: $0)) }
-            return try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: image.width,
-                                            height: image.height, channels: image.channels, levels: shapes, indices: indices,
-                                            statistics: statistics)
-        }
+            return Result { () throws(ContainerError) in
+                try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: image.width,
+                                         height: image.height, channels: image.channels, levels: shapes, indices: indices,
+                                         method: method, statistics: statistics, prior: prior)
+            }
+        }.map { try $0.get() }
     }
 
-    public static func encode(_ image: Image, tokenizer: Tokenizer, levels: Int? = nil) throws -> [UInt8] {
-        try encode([image], tokenizer: tokenizer, levels: levels)[0]
+    public static func encode(_ image: Image, tokenizer: Tokenizer, levels: Int? = nil, method: EntropyMethod? = nil,
+                              prior: PriorCoder? = nil) throws -> [UInt8] {
+        try encode([image], tokenizer: tokenizer, levels: levels, method: method, prior: prior)[0]
     }
 
     /// Decodes parsed files that were all made by `tokenizer` (see `ModelCatalog.tokenizer(for:path:given:)`).
@@ -59,8 +68,8 @@ public enum Codec {
         }
     }
 
-    public static func decode(_ bytes: [UInt8], tokenizer: Tokenizer) throws -> Image {
-        try decode([try ContainerFile(bytes)], tokenizer: tokenizer)[0]
+    public static func decode(_ bytes: [UInt8], tokenizer: Tokenizer, prior: PriorCoder? = nil) throws -> Image {
+        try decode([try ContainerFile(bytes, prior: prior)], tokenizer: tokenizer)[0]
     }
 
     /// The fingerprint bytes a file stores: the first `ContainerHeader.fingerprintLength` bytes of the hex digest.
@@ -127,6 +136,24 @@ public enum ModelCatalog {
             }
         }
         throw CodecError.modelNeeded(path: path, name: header.modelName, fingerprint: header.fingerprintHex, given: sameNameDiffers)
+    }
+
+    /// A prior for method 4: a built-in name (`mnist`) or a checkpoint path.
+    public static func prior(named spec: String) throws -> PriorCoder {
+        if BuiltinPrior(rawValue: spec) == nil && !FileManager.default.fileExists(atPath: spec) {
+            throw CodecError.unknownPrior(name: spec)
+        }
+        do { return PriorCoder(prior: try Prior.named(spec)) } catch {
+            throw CodecError.modelUnavailable(name: spec, reason: "\(error)")
+        }
+    }
+
+    /// The built-in prior trained on `tokenizer`'s tokens.
+    public static func builtinPrior(for tokenizer: Tokenizer) throws -> PriorCoder {
+        guard let coder = PriorCoder.builtin(for: tokenizer) else {
+            throw CodecError.modelUnavailable(name: "prior", reason: "this build ships no prior for the model \(tokenizer.name ?? "(checkpoint)") (fingerprint \(tokenizer.fingerprint.prefix(16))); pass one with --prior PATH (train it with `vqcodec train prior`)")
+        }
+        return coder
     }
 
     static func matches(_ tokenizer: Tokenizer, _ header: ContainerHeader) -> Bool {

@@ -8,6 +8,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable, Sendable {
     case imageTooLarge(path: String, width: Int, height: Int)
     case modelNeeded(path: String, name: String?, fingerprint: String, given: String?)
     case unknownModel(name: String)
+    case unknownPrior(name: String)
     case modelUnavailable(name: String, reason: String)
     case levelsOutOfRange(requested: Int, available: Int)
 
@@ -30,6 +31,8 @@ public enum CodecError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path) was encoded with \(needed)\(found); \(how)"
         case let .unknownModel(name):
             return "no built-in model or checkpoint file named '\(name)'; use --model mnist, --model photo, or a checkpoint path"
+        case let .unknownPrior(name):
+            return "no built-in prior or checkpoint file named '\(name)'; use --prior mnist or the path of a prior trained with `vqcodec train prior`"
         case let .modelUnavailable(name, reason): return "the model '\(name)' cannot be loaded: \(reason)"
         case let .levelsOutOfRange(requested, available):
             return "--level \(requested) is out of range: this model has levels 1 to \(available)"

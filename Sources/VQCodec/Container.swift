@@ -11,7 +11,8 @@ public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     case frequentFlag = 2
     /// Arithmetic coding with the model's token statistics (per grid position), shipped beside the model.
     case statistics = 3
-    // 4 is reserved for coding with an autoregressive prior's probabilities.
+    /// Arithmetic coding with an autoregressive prior's next-token probabilities; the header names the prior.
+    case prior = 4
 
     public var description: String {
         switch self {
@@ -19,10 +20,11 @@ public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         case .stored: return "stored (bit-packed indices)"
         case .frequentFlag: return "frequent-flag (bit-packed, most frequent index as one bit)"
         case .statistics: return "statistics (arithmetic coding with the model's token statistics)"
+        case .prior: return "prior (arithmetic coding with an autoregressive prior's probabilities)"
         }
     }
 
-    public var shortName: String { ["zstd", "stored", "frequent-flag", "statistics"][Int(rawValue)] }
+    public var shortName: String { ["zstd", "stored", "frequent-flag", "statistics", "prior"][Int(rawValue)] }
     static var knownList: String { allCases.map { "\($0.rawValue) (\($0.shortName))" }.joined(separator: ", ") }
 }
 
@@ -56,6 +58,8 @@ public struct ContainerHeader: Equatable, Sendable {
     public var method: EntropyMethod
     /// The first `fingerprintLength` bytes of the model's fingerprint (a SHA-256 over the decoder's tensors).
     public var fingerprint: [UInt8]
+    /// Method 4 only: the first `fingerprintLength` bytes of the prior's fingerprint.
+    public var priorFingerprint: [UInt8]?
     /// The built-in model's name (`mnist`, `photo`), or nil for a model given as a checkpoint path.
     public var modelName: String?
     public var width: Int
@@ -64,10 +68,11 @@ public struct ContainerHeader: Equatable, Sendable {
     public var levels: [LevelShape]
     public var payloadLength: Int
 
-    public init(method: EntropyMethod, fingerprint: [UInt8], modelName: String?, width: Int, height: Int,
+    public init(method: EntropyMethod, fingerprint: [UInt8], priorFingerprint: [UInt8]? = nil, modelName: String?, width: Int, height: Int,
                 channels: Int, levels: [LevelShape], payloadLength: Int) {
         self.method = method
         self.fingerprint = fingerprint
+        self.priorFingerprint = priorFingerprint
         self.modelName = modelName
         self.width = width
         self.height = height
@@ -89,6 +94,7 @@ public struct ContainerHeader: Equatable, Sendable {
         out.append(UInt8(version))
         out.append(method.rawValue)
         out += fingerprint
+        if method == .prior { out += priorFingerprint ?? [] }
         let name = Array((modelName ?? "").utf8)
         out.appendVarint(name.count)
         out += name
@@ -116,6 +122,7 @@ public struct ContainerHeader: Equatable, Sendable {
         let methodByte = try reader.byte("method")
         guard let method = EntropyMethod(rawValue: methodByte) else { throw .unsupportedMethod(found: Int(methodByte)) }
         let fingerprint = try reader.bytes(fingerprintLength, "model fingerprint")
+        let priorFingerprint = method == .prior ? try reader.bytes(fingerprintLength, "prior fingerprint") : nil
         let nameLength = try reader.varint("model name length", limit: maximumNameLength)
         let nameBytes = try reader.bytes(nameLength, "model name")
         guard nameBytes.allSatisfy(isNameByte) else {
@@ -137,7 +144,7 @@ public struct ContainerHeader: Equatable, Sendable {
             levels.append(LevelShape(height: h, width: w, codebookSize: k))
         }
         let payloadLength = try reader.varint("payload length", limit: Int(UInt32.max))
-        let header = ContainerHeader(method: method, fingerprint: fingerprint, modelName: name, width: width,
+        let header = ContainerHeader(method: method, fingerprint: fingerprint, priorFingerprint: priorFingerprint, modelName: name, width: width,
                                      height: height, channels: channels, levels: levels, payloadLength: payloadLength)
         try header.validate()
         return header
@@ -149,6 +156,10 @@ public struct ContainerHeader: Equatable, Sendable {
         guard fingerprint.count == ContainerHeader.fingerprintLength else {
             throw .invalidField(name: "model fingerprint", found: "\(fingerprint.count) bytes",
                                 expected: "\(ContainerHeader.fingerprintLength) bytes")
+        }
+        guard (method == .prior) == (priorFingerprint?.count == ContainerHeader.fingerprintLength) else {
+            throw .invalidField(name: "prior fingerprint", found: priorFingerprint.map { "\($0.count) bytes" } ?? "none",
+                                expected: method == .prior ? "\(ContainerHeader.fingerprintLength) bytes with method 4" : "none with method \(method.rawValue)")
         }
         if let name = modelName {
             let bytes = Array(name.utf8)
@@ -196,7 +207,7 @@ public struct ContainerHeader: Equatable, Sendable {
         case .stored: return packedLength
         case .zstd: return packedLength + packedLength / 128 + 64  // above ZSTD_compressBound + checksum
         case .frequentFlag: return (levels.reduce(0) { $0 + $1.bitsPerIndex + $1.count * ($1.bitsPerIndex + 1) } + 7) / 8
-        case .statistics: return (tokenCount * 17 + 64) / 8  // at most 16 bits per token with totals of 2^16, plus the end
+        case .statistics, .prior: return (tokenCount * 17 + 64) / 8  // at most 16 bits per token with totals of 2^16, plus the end
         }
     }
 }
@@ -206,10 +217,11 @@ public struct ContainerFile: Equatable, Sendable {
     public var header: ContainerHeader
     public var indices: [[Int]]
 
-    /// Encodes with the smallest of the methods (ties go to the lower method number), or with `method` if given.
+    /// Encodes with whichever method gives the smallest file (ties go to the lower method number), or with
+    /// `method` if given. Method 3 is a candidate when `statistics` cover the grid, method 4 when `prior` does.
     public static func encode(fingerprint: [UInt8], modelName: String?, width: Int, height: Int, channels: Int,
                               levels: [LevelShape], indices: [[Int]], method: EntropyMethod? = nil,
-                              statistics: TokenStatistics? = nil) throws(ContainerError) -> [UInt8] {
+                              statistics: TokenStatistics? = nil, prior: PriorCoder? = nil) throws(ContainerError) -> [UInt8] {
         guard indices.count == levels.count else {
             throw .invalidField(name: "level count", found: "\(indices.count) index arrays", expected: "\(levels.count)")
         }
@@ -237,11 +249,18 @@ public struct ContainerFile: Equatable, Sendable {
         if method == nil || method == .statistics, let statistics, statistics.covers(levels) {
             candidates.append((.statistics, TokenPacking.packStatistics(levels: levels, indices: indices, statistics: statistics)))
         }
-        guard let best = candidates.min(by: { ($0.1.count, $0.0.rawValue) < ($1.1.count, $1.0.rawValue) }) else {
+        if method == nil || method == .prior, let prior, prior.covers(levels, modelFingerprint: fingerprint) {
+            candidates.append((.prior, prior.encode(indices[0])))
+        }
+        // Method 4's header carries the prior's fingerprint too.
+        func size(_ c: (EntropyMethod, [UInt8])) -> Int { c.1.count + (c.0 == .prior ? ContainerHeader.fingerprintLength : 0) }
+        guard let best = candidates.min(by: { (size($0), $0.0.rawValue) < (size($1), $1.0.rawValue) }) else {
             if method == .statistics { throw .statisticsMissing(fingerprint: header.fingerprintHex) }
+            if method == .prior { throw .priorUnusable(fingerprint: header.fingerprintHex) }
             throw .payloadCorrupt("zstd could not compress the tokens")
         }
         header.method = best.0
+        header.priorFingerprint = best.0 == .prior ? prior!.fingerprintPrefix : nil
         header.payloadLength = best.1.count
         try header.validate()
         var bytes = header.serialized()
@@ -256,8 +275,9 @@ public struct ContainerFile: Equatable, Sendable {
     }
 
     /// Reads and validates a whole file. Method 3 files need the statistics of their model: `statistics`, or
-    /// those shipped for the fingerprint in the header.
-    public init(_ bytes: [UInt8], statistics: TokenStatistics? = nil) throws(ContainerError) {
+    /// those shipped for the fingerprint in the header; method 4 files the prior the header names: `prior`,
+    /// or a built-in one.
+    public init(_ bytes: [UInt8], statistics: TokenStatistics? = nil, prior: PriorCoder? = nil) throws(ContainerError) {
         let (header, payload) = try ContainerFile.split(bytes)
         let indices: [[Int]]
         switch header.method {
@@ -269,11 +289,21 @@ public struct ContainerFile: Equatable, Sendable {
         case .frequentFlag:
             indices = try TokenPacking.unpackFrequentFlag(payload, levels: header.levels)
         case .statistics:
-            guard let stats = statistics ?? TokenStatistics.shipped(fingerprintPrefix: header.fingerprint),
-                  Codec.fingerprintPrefix(stats.fingerprint) == header.fingerprint, stats.covers(header.levels) else {
+            let candidates = [statistics, TokenStatistics.shipped(fingerprintPrefix: header.fingerprint)].compactMap { $0 }
+            guard let stats = candidates.first(where: { Codec.fingerprintPrefix($0.fingerprint) == header.fingerprint && $0.covers(header.levels) }) else {
                 throw .statisticsMissing(fingerprint: header.fingerprintHex)
             }
             indices = try TokenPacking.unpackStatistics(payload, levels: header.levels, statistics: stats)
+        case .prior:
+            let wanted = header.priorFingerprint!
+            guard let coder = prior.flatMap({ $0.fingerprintPrefix == wanted ? $0 : nil }) ?? PriorCoder.shipped(fingerprintPrefix: wanted) else {
+                throw .priorMissing(fingerprint: wanted.map { byteHex($0) }.joined(), given: prior.map { String($0.prior.fingerprint.prefix(16)) })
+            }
+            guard coder.covers(header.levels, modelFingerprint: header.fingerprint) else {
+                throw .invalidField(name: "level grids", found: header.levels.map { "\($0.height)x\($0.width) of \($0.codebookSize)" }.joined(separator: ", "),
+                                    expected: "the grid of the prior the file names (\(coder.prior.configuration.sequenceLength) tokens of \(coder.prior.configuration.vocabulary) codes, for the model it was trained on)")
+            }
+            indices = [try coder.decode(payload, count: header.levels[0].count)]
         }
         self.header = header
         self.indices = indices

@@ -10,6 +10,8 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
     case payloadCorrupt(String)
     case tooLarge(what: String, found: Int, limit: Int)
     case statisticsMissing(fingerprint: String)
+    case priorMissing(fingerprint: String, given: String?)
+    case priorUnusable(fingerprint: String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,11 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "the .vqc token data is corrupt: \(reason); re-create or re-download the file"
         case let .statisticsMissing(fingerprint):
             return "the .vqc file is coded with the token statistics of the model with fingerprint \(fingerprint), which this build does not ship; decode it with the vqcodec build that wrote it"
+        case let .priorMissing(fingerprint, given):
+            return "the .vqc file is coded with the prior of fingerprint \(fingerprint), which this build does not ship"
+                + (given.map { " (--prior is \($0))" } ?? "") + "; pass that prior with --prior PATH"
+        case let .priorUnusable(fingerprint):
+            return "no usable prior for the model with fingerprint \(fingerprint): a prior codes one token grid of its own length and codebook, trained on this model's tokens; pass one with --prior or choose another --entropy"
         case let .tooLarge(what, found, limit):
             return "\(what) is \(found), above the limit of \(limit); refusing it before allocating memory"
         }

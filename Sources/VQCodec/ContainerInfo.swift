@@ -7,6 +7,8 @@ public struct ContainerInfo: Codable, Sendable {
     public var method: Int
     public var methodName: String
     public var fingerprint: String
+    /// Method 4: the first bytes of the prior's fingerprint (hex).
+    public var priorFingerprint: String?
     public var modelName: String?
     public var width: Int
     public var height: Int
@@ -32,6 +34,7 @@ public struct ContainerInfo: Codable, Sendable {
         method = Int(h.method.rawValue)
         methodName = h.method.shortName
         fingerprint = h.fingerprintHex
+        priorFingerprint = h.priorFingerprint.map { $0.map { byteHex($0) }.joined() }
         modelName = h.modelName
         width = h.width
         height = h.height
@@ -54,9 +57,15 @@ public struct ContainerInfo: Codable, Sendable {
         do {
             return (try ContainerFile(bytes).header, nil)
         } catch let error {
-            guard case let .statisticsMissing(fingerprint) = error else { throw error }
-            return (try ContainerFile.readHeader(bytes),
-                    "token data not checked: this build lacks the token statistics of model \(fingerprint)")
+            switch error {
+            case let .statisticsMissing(fingerprint):
+                return (try ContainerFile.readHeader(bytes),
+                        "token data not checked: this build lacks the token statistics of model \(fingerprint)")
+            case let .priorMissing(fingerprint, _):
+                return (try ContainerFile.readHeader(bytes), "token data not checked: this build lacks the prior \(fingerprint)")
+            default:
+                throw error
+            }
         }
     }
 
@@ -64,6 +73,9 @@ public struct ContainerInfo: Codable, Sendable {
         var lines = [
             "format:       \(magic) version \(version)",
             "model:        \(modelName ?? "(checkpoint, no built-in name)") fingerprint \(fingerprint)",
+        ]
+        if let priorFingerprint { lines.append("prior:        fingerprint \(priorFingerprint)") }
+        lines += [
             "image:        \(width)x\(height), \(channels) channel\(channels == 1 ? " (gray)" : "s (RGB)")",
             "levels:       \(levels.count)",
         ]

@@ -9,6 +9,11 @@ public struct EncodeJob: Sendable {
     public var model: String?
     public var levels: Int?
     public var dropAlpha = false
+    /// The payload coding; nil picks the smallest of methods 0 to 3 per file. `.prior` uses `prior`, or the
+    /// built-in prior of the tokenizer.
+    public var method: EntropyMethod?
+    /// A prior for method 4: a built-in name or a checkpoint path (implies `.prior` when `method` is nil).
+    public var prior: String?
     /// Progress on standard error for batches that take more than a second.
     public var showProgress = true
     /// Images read and tokenized per step (bounds memory in big batches).
@@ -28,6 +33,8 @@ public struct EncodeJob: Sendable {
         let (tasks, single) = try BatchPlanner.plan(inputs, inputExtension: "png", newExtension: "vqc", output: output)
         if !single || output != nil && output != "-" { try BatchPlanner.createFolders(for: tasks.filter { $0.output != "-" }) }
         let fixed = try model.map { try ModelCatalog.tokenizer(named: $0) }
+        let givenPrior = try prior.map { try ModelCatalog.prior(named: $0) }
+        let method = self.method ?? (givenPrior != nil ? .prior : nil)
         let progress = ProgressLine(total: showProgress ? tasks.count : 0, label: "encoded")
         defer { progress.finish() }
         var outcomes: [FileOutcome] = []
@@ -67,7 +74,9 @@ public struct EncodeJob: Sendable {
             }
             for (_, (tokenizer, members)) in groups.sorted(by: { $0.value.1[0] < $1.value.1[0] }) {
                 do {
-                    let encoded = try Codec.encode(members.map { results[$0].1! }, tokenizer: tokenizer, levels: levels)
+                    let coder = method == .prior ? try givenPrior ?? ModelCatalog.builtinPrior(for: tokenizer) : nil
+                    let encoded = try Codec.encode(members.map { results[$0].1! }, tokenizer: tokenizer, levels: levels,
+                                                   method: method, prior: coder)
                     let written = parallelMap(members.count) { j -> (Int, String?) in
                         let task = chunk[members[j]]
                         do {
@@ -98,19 +107,23 @@ public struct DecodeJob: Sendable {
     public var inputs: [String]
     public var output: String?
     public var model: String?
+    /// The prior of method 4 files, when it is not a built-in: a checkpoint path (or a built-in name).
+    public var prior: String?
     public var showProgress = true
     public var chunkSize = 1024
 
-    public init(inputs: [String], output: String? = nil, model: String? = nil) {
+    public init(inputs: [String], output: String? = nil, model: String? = nil, prior: String? = nil) {
         self.inputs = inputs
         self.output = output
         self.model = model
+        self.prior = prior
     }
 
     public func run() throws -> [FileOutcome] {
         let (tasks, single) = try BatchPlanner.plan(inputs, inputExtension: "vqc", newExtension: "png", output: output)
         if !single || output != nil && output != "-" { try BatchPlanner.createFolders(for: tasks.filter { $0.output != "-" }) }
         let given = try model.map { try ModelCatalog.tokenizer(named: $0) }
+        let givenPrior = try prior.map { try ModelCatalog.prior(named: $0) }
         let progress = ProgressLine(total: showProgress ? tasks.count : 0, label: "decoded")
         defer { progress.finish() }
         var outcomes: [FileOutcome] = []
@@ -122,7 +135,7 @@ public struct DecodeJob: Sendable {
                 do {
                     let bytes = try readInput(chunk[i].input)
                     outcome.inputBytes = bytes.count
-                    let file = try ContainerFile(bytes)
+                    let file = try ContainerFile(bytes, prior: givenPrior)
                     outcome.pixels = file.header.width * file.header.height
                     return (outcome, file)
                 } catch {

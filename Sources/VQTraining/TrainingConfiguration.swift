@@ -79,10 +79,7 @@ public struct VQVAETrainingConfiguration: Codable, Sendable, Equatable {
 
     /// The learning rate at `step` of `totalSteps` (cosine decay).
     public func learningRate(step: Int, totalSteps: Int) -> Double {
-        guard finalLearningRateFactor != 1, totalSteps > 0 else { return learningRate }
-        let progress = Swift.min(1, Double(step) / Double(totalSteps))
-        let factor = finalLearningRateFactor + (1 - finalLearningRateFactor) * 0.5 * (1 + cos(Double.pi * progress))
-        return learningRate * factor
+        cosineLearningRate(peak: learningRate, finalFactor: finalLearningRateFactor, step: step, totalSteps: totalSteps)
     }
 
     /// A description of what is wrong, or nil.
@@ -97,4 +94,11 @@ public struct VQVAETrainingConfiguration: Codable, Sendable, Equatable {
         if threads < 1 { return "threads is \(threads); expected at least 1" }
         return nil
     }
+}
+
+/// A cosine decay from `peak` at step 0 to `peak * finalFactor` at `totalSteps`.
+public func cosineLearningRate(peak: Double, finalFactor: Double, step: Int, totalSteps: Int) -> Double {
+    guard finalFactor != 1, totalSteps > 0 else { return peak }
+    let progress = Swift.min(1, Double(step) / Double(totalSteps))
+    return peak * (finalFactor + (1 - finalFactor) * 0.5 * (1 + cos(Double.pi * progress)))
 }

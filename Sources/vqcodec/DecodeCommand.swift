@@ -29,6 +29,9 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "Tokenizer to decode with: a built-in name (mnist, photo) or a checkpoint path.")
     var model: String?
 
+    @Option(help: "The prior of prior-coded (method 4) files that is not a built-in: a checkpoint path.")
+    var prior: String?
+
     @Option(help: "An original PNG to compare the decoded image with (one input): prints PSNR and SSIM.")
     var compare: String?
 
@@ -45,7 +48,7 @@ struct DecodeCommand: ParsableCommand {
         AtomicFile.installSignalCleanup()
         let started = Date()
         let outcomes: [FileOutcome]
-        var job = DecodeJob(inputs: inputs, output: output, model: model)
+        var job = DecodeJob(inputs: inputs, output: output, model: model, prior: prior)
         job.showProgress = !quiet
         do { outcomes = try job.run() } catch { throw fail(error) }
         report(outcomes, verb: "decoded", quiet: quiet || outcomes.first?.task.output == "-", started: started)

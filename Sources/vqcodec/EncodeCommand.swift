@@ -2,6 +2,12 @@ import ArgumentParser
 import Foundation
 import VQCodec
 
+/// `--entropy`: `auto` or one of the payload methods of Formats/vqc.md by short name.
+enum EntropyChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, zstd, stored, frequentFlag = "frequent-flag", statistics, prior
+    var method: EntropyMethod? { EntropyMethod.allCases.first { $0.shortName == rawValue } }
+}
+
 struct EncodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode",
@@ -16,6 +22,10 @@ struct EncodeCommand: ParsableCommand {
 
         The default model is 'mnist' for gray images up to 64x64 pixels and 'photo' otherwise. The file records \
         the model's fingerprint, so `vqcodec decode` finds the model again. Format: Formats/vqc.md.
+
+        --entropy auto writes whichever of methods 0 to 3 gives the smallest file. --entropy prior codes the \
+        tokens with an autoregressive prior's probabilities (the built-in prior of the model, or --prior): \
+        the smallest files, about 10 ms more per MNIST digit; the file names the prior by fingerprint.
 
         Exit codes: 0 success; 1 failure (an output could not be written, a model could not be loaded); \
         2 bad usage or bad input (unreadable, corrupt or unsupported images).
@@ -34,6 +44,12 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: "Residual levels to keep (1 to the model's count; fewer levels: smaller files, lower quality).")
     var level: Int?
 
+    @Option(help: "Payload coding: \(EntropyChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var entropy: EntropyChoice = .auto
+
+    @Option(help: "The prior for --entropy prior: a built-in name (mnist) or a checkpoint path (implies --entropy prior).")
+    var prior: String?
+
     @Flag(help: "Encode images with an alpha channel by compositing them over white.")
     var dropAlpha = false
 
@@ -47,6 +63,8 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         AtomicFile.installSignalCleanup()
         var job = EncodeJob(inputs: inputs, output: output, model: model, levels: level, dropAlpha: dropAlpha)
+        job.method = entropy.method
+        job.prior = prior
         job.showProgress = !quiet
         let started = Date()
         let outcomes: [FileOutcome]

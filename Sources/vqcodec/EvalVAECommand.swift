@@ -10,8 +10,8 @@ import VQVAEFamily
 struct EvalGroupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Evaluate the codec against PNG/JPEG/WebP (default: `eval codec`), or a VAE checkpoint (`eval vae`).",
-        subcommands: [EvalCommand.self, EvalVAECommand.self],
+        abstract: "Evaluate the codec against PNG/JPEG/WebP (default: `eval codec`), a VAE (`eval vae`) or a token prior (`eval prior`).",
+        subcommands: [EvalCommand.self, EvalVAECommand.self, EvalPriorCommand.self],
         defaultSubcommand: EvalCommand.self
     )
 }

@@ -12,7 +12,7 @@ struct VQCodec: ParsableCommand {
         2 bad usage or unreadable input.
         """,
         subcommands: [EncodeCommand.self, DecodeCommand.self, InfoCommand.self, EvalGroupCommand.self, TokenStatsCommand.self, BenchCommand.self, CheckpointCommand.self,
-                      TrainCommand.self, PlotCommand.self, ExperimentCommand.self]
+                      TrainCommand.self, SampleCommand.self, PlotCommand.self, ExperimentCommand.self, ModelsCommand.self]
     )
 
     static func main() {

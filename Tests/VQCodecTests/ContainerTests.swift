@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+import VQEngine
+import VQModels
+import VQTokenizer
 @testable import VQCodec
 
 @Suite struct ContainerTests {
@@ -17,14 +20,25 @@ import Testing
         return TokenStatistics.collect(fingerprint: "0102030405060708" + String(repeating: "0", count: 48), shapes: levels, grids: grids)
     }
 
+    /// A small random prior over 7x7 grids of 512 codes, so method 4 goes through every container test.
+    static let prior: PriorCoder = {
+        var rng = RandomGenerator(seed: 12)
+        let model = TokenPrior(configuration: .init(vocabulary: 512, sequenceLength: 49, dimension: 16, heads: 2, layers: 1, hiddenSize: 32), rng: &rng)
+        for p in model.parameters { for i in p.data.indices { p.data[i] *= 20 } }
+        return PriorCoder(prior: Prior(model: model))
+    }()
+
     @Test(arguments: EntropyMethod.allCases)
     func roundTripsEveryMethod(method: EntropyMethod) throws {
-        let levels = [LevelShape(height: 7, width: 7, codebookSize: 512), LevelShape(height: 3, width: 5, codebookSize: 100)]
+        // Method 4 codes one level; the others get two.
+        let levels = method == .prior ? [LevelShape(height: 7, width: 7, codebookSize: 512)]
+            : [LevelShape(height: 7, width: 7, codebookSize: 512), LevelShape(height: 3, width: 5, codebookSize: 100)]
         let indices = levels.map { sampleIndices($0) }
         let stats = ContainerTests.statistics(levels)
         let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
-                                             channels: 1, levels: levels, indices: indices, method: method, statistics: stats)
-        let file = try ContainerFile(bytes, statistics: stats)
+                                             channels: 1, levels: levels, indices: indices, method: method, statistics: stats,
+                                             prior: ContainerTests.prior)
+        let file = try ContainerFile(bytes, statistics: stats, prior: ContainerTests.prior)
         #expect(file.indices == indices)
         #expect(file.header.method == method)
         #expect(file.header.modelName == "mnist")
@@ -61,11 +75,12 @@ import Testing
         let levels = [LevelShape(height: 7, width: 7, codebookSize: 512)]
         let indices = [sampleIndices(levels[0])]
         let auto = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28, channels: 1,
-                                            levels: levels, indices: indices, statistics: ContainerTests.statistics(levels))
+                                            levels: levels, indices: indices, statistics: ContainerTests.statistics(levels),
+                                            prior: ContainerTests.prior)
         for method in EntropyMethod.allCases {
             let forced = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28,
                                                   channels: 1, levels: levels, indices: indices, method: method,
-                                                  statistics: ContainerTests.statistics(levels))
+                                                  statistics: ContainerTests.statistics(levels), prior: ContainerTests.prior)
             #expect(auto.count <= forced.count)
         }
     }
@@ -76,11 +91,11 @@ import Testing
             let stats = ContainerTests.statistics(levels)
             let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
                                                  channels: 1, levels: levels, indices: [sampleIndices(levels[0])], method: method,
-                                                 statistics: stats)
+                                                 statistics: stats, prior: ContainerTests.prior)
             for n in 0..<bytes.count {
-                #expect(throws: ContainerError.self) { try ContainerFile(Array(bytes.prefix(n)), statistics: stats) }
+                #expect(throws: ContainerError.self) { try ContainerFile(Array(bytes.prefix(n)), statistics: stats, prior: ContainerTests.prior) }
             }
-            #expect(throws: ContainerError.self) { try ContainerFile(bytes + [0], statistics: stats) }
+            #expect(throws: ContainerError.self) { try ContainerFile(bytes + [0], statistics: stats, prior: ContainerTests.prior) }
             _ = method
         }
     }

@@ -31,7 +31,8 @@ import VQTokenizer
         let digits = (0..<49).map { $0 % 5 == 0 ? ($0 * 37) % 512 : 17 }
         for method in EntropyMethod.allCases {
             files.append(try ContainerFile.encode(fingerprint: fp, modelName: "mnist", width: 28, height: 28, channels: 1,
-                                                  levels: [level], indices: [digits], method: method, statistics: statistics))
+                                                  levels: [level], indices: [digits], method: method, statistics: statistics,
+                                                  prior: ContainerTests.prior))
         }
         files.append(try Codec.encode(TestModels.digit(width: 61, height: 23), tokenizer: TestModels.gray))
         let two = [LevelShape(height: 3, width: 4, codebookSize: 300), LevelShape(height: 3, width: 4, codebookSize: 7)]
@@ -74,7 +75,7 @@ import VQTokenizer
             let bytes = FuzzTests.mutate(seeds[g.below(seeds.count)], &g)
             let start = Date()
             do {
-                let file = try ContainerFile(bytes, statistics: FuzzTests.statistics)
+                let file = try ContainerFile(bytes, statistics: FuzzTests.statistics, prior: ContainerTests.prior)
                 let header = file.header
                 if ModelCatalog.matches(TestModels.gray, header) {
                     let image = try Codec.decode([file], tokenizer: TestModels.gray)[0]

@@ -31,7 +31,7 @@ import VQImage
         let fingerprint: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67]
         let level = LevelShape(height: 7, width: 7, codebookSize: 512)
         let indices = (0..<49).map { i in (i / 7 == 0 || i / 7 == 6 || i % 7 == 0 || i % 7 == 6) ? 42 : (i * 97) % 512 }
-        return try EntropyMethod.allCases.map { method in
+        return try EntropyMethod.allCases.filter { $0 != .prior }.map { method in
             ("container-\(method.shortName)", try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
                                                                         channels: 1, levels: [level], indices: [indices], method: method,
                                                                         statistics: statistics))
@@ -46,12 +46,18 @@ import VQImage
         for (path, builtin) in cases where Tokenizer.builtinURL(builtin) != nil {
             let tokenizer = try Tokenizer.builtin(builtin)
             let image = try ImageInput.read(path: root.appendingPathComponent(path).path)
-            let bytes = try Codec.encode(image, tokenizer: tokenizer)
-            let decoded = try Codec.decode(bytes, tokenizer: tokenizer)
-            let name = "\(builtin.rawValue)-" + (path as NSString).lastPathComponent.replacingOccurrences(of: ".png", with: "")
-            result.append((Vector(name: name, image: path, model: builtin.rawValue, vqcBytes: bytes.count, vqcSHA256: SHA256.hex(bytes),
-                                  decodedPNGSHA256: SHA256.hex([UInt8](try decoded.pngData())),
-                                  decodedPixelsSHA256: SHA256.hex(decoded.pixels)), bytes))
+            // Default coding, and (where the build ships the model's prior) method 4: its bytes pin the prior's
+            // probabilities, computed here in a debug build; `Tools/prior/determinism.sh` checks a release build.
+            var codings: [(String, PriorCoder?)] = [("", nil)]
+            if let coder = PriorCoder.builtin(for: tokenizer) { codings.append(("prior-", coder)) }
+            for (prefix, coder) in codings {
+                let bytes = try Codec.encode(image, tokenizer: tokenizer, method: coder == nil ? nil : .prior, prior: coder)
+                let decoded = try Codec.decode(bytes, tokenizer: tokenizer)
+                let name = "\(builtin.rawValue)-\(prefix)" + (path as NSString).lastPathComponent.replacingOccurrences(of: ".png", with: "")
+                result.append((Vector(name: name, image: path, model: builtin.rawValue, vqcBytes: bytes.count, vqcSHA256: SHA256.hex(bytes),
+                                      decodedPNGSHA256: SHA256.hex([UInt8](try decoded.pngData())),
+                                      decodedPixelsSHA256: SHA256.hex(decoded.pixels)), bytes))
+            }
         }
         return result
     }

@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import VQCodec
+import VQImage
+import VQTokenizer
+import VQTraining
+
+/// The tokenizer a prior's tokens decode with: --tokenizer, or the built-in the prior records.
+private func decodingTokenizer(for prior: Prior, given: String?) throws -> Tokenizer {
+    if let given { return try ModelCatalog.tokenizer(named: given) }
+    guard let builtin = prior.builtinTokenizer() else {
+        throw CodecError.modelUnavailable(name: "tokenizer", reason: "the prior was trained on the tokens of the model with fingerprint "
+            + "\(prior.configuration.tokenizerFingerprint?.prefix(16) ?? "(not recorded)"), which is not a built-in of this build; pass it with --tokenizer PATH")
+    }
+    return builtin
+}
+
+private func loadPrior(_ spec: String) throws -> Prior {
+    do { return try ModelCatalog.prior(named: spec).prior } catch { throw fail(error) }
+}
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate images from a trained model.",
+        subcommands: [SamplePriorCommand.self]
+    )
+}
+
+struct SamplePriorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prior",
+        abstract: "Sample token grids from an autoregressive prior and decode them into an image grid.",
+        discussion: """
+        Each sequence is generated token by token with a key/value cache (one transformer step per token), \
+        from the start token (BOS, or the class token with --class), at --temperature, optionally from the \
+        --top-k most likely codes only. Sequence i draws from its own generator seeded from --seed and i, so \
+        the picture is the same on any number of threads. The tokens are decoded with the tokenizer the prior \
+        was trained on (a built-in found by fingerprint, or --tokenizer).
+        Example: vqcodec sample prior mnist --n 64 --class 7 -o sevens.png
+
+        Exit codes: 0 success; 1 failure (a model cannot be loaded, the output cannot be written); 2 bad usage.
+        """
+    )
+
+    @Argument(help: "The prior: a built-in name (mnist) or a checkpoint path.")
+    var prior: String
+
+    @Option(help: "The tokenizer to decode with (default: the built-in the prior was trained on).")
+    var tokenizer: String?
+
+    @Option(help: "Images to sample.") var n = 64
+    @Option(name: .customLong("class"), help: "Class to generate (conditional priors; MNIST: the digit).") var label: Int?
+    @Option(help: "Softmax temperature (below 1: more typical, above 1: more varied).") var temperature: Float = 1
+    @Option(help: "Sample only from the K most likely codes.") var topK: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Images per row of the grid (default: the square root of --n, rounded up).") var columns: Int?
+    @Option(name: .shortAndLong, help: "Output PNG.") var output: String
+
+    func validate() throws {
+        if n < 1 || n > 4096 { throw ValidationError("--n must be 1...4096, found \(n)") }
+        if let columns, columns < 1 { throw ValidationError("--columns must be at least 1") }
+    }
+
+    func run() throws {
+        let prior = try loadPrior(prior)
+        do {
+            let tokenizer = try decodingTokenizer(for: prior, given: self.tokenizer)
+            let start = Date()
+            let sequences = try prior.sample(count: n, label: label, temperature: temperature, topK: topK, seed: seed)
+            let seconds = Date().timeIntervalSince(start)
+            let side = Int(Double(prior.configuration.sequenceLength).squareRoot())
+            guard side * side == prior.configuration.sequenceLength else {
+                throw CodecError.modelUnavailable(name: "prior", reason: "its \(prior.configuration.sequenceLength) tokens are not a square grid")
+            }
+            let grids = sequences.map {
+                TokenGrid(levels: 1, height: side, width: side, codebookSizes: [prior.configuration.vocabulary], indices: $0,
+                          imageWidth: side * tokenizer.downsampling, imageHeight: side * tokenizer.downsampling)
+            }
+            let images = try tokenizer.decode(grids)
+            let columns = self.columns ?? Int(Double(n).squareRoot().rounded(.up))
+            try AtomicFile.write([UInt8](try Image.grid(images, columns: columns).pngData()), to: URL(fileURLWithPath: output))
+            print(String(format: "%d samples%@ in %.2f s (%.1f images/s, %d tokens each) -> %@", n,
+                         label.map { " of class \($0)" } ?? "", seconds, Double(n) / max(seconds, 1e-9), prior.configuration.sequenceLength, output))
+        } catch { throw fail(error) }
+    }
+}
+
+struct EvalPriorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prior",
+        abstract: "Test negative log-likelihood of a prior in bits per token and per image, and the real coded file sizes.",
+        discussion: """
+        Tokenizes the MNIST test split with the prior's tokenizer, then reports the prior's cross-entropy \
+        (bits per token, without and, for conditional priors, with the class token), beside log2(K) per token, \
+        and for the first --coded images the mean .vqc file sizes with the zstd-packed indices (method 0), the \
+        shipped token statistics (method 3) and the prior (method 4), and how far the prior-coded payloads are \
+        from the ideal code length of the prior's quantised probabilities.
+
+        Exit codes: 0 success; 1 failure (a model cannot be loaded); 2 bad usage or unreadable data.
+        """
+    )
+
+    @Argument(help: "The prior: a built-in name (mnist) or a checkpoint path.")
+    var prior: String
+
+    @Option(help: "Folder with the MNIST IDX files (the test split is used).")
+    var data: String
+
+    @Option(help: "The tokenizer (default: the built-in the prior was trained on).")
+    var tokenizer: String?
+
+    @Option(help: "Images to code with each method for the file-size figures (0: none).")
+    var coded = 1000
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws {
+        let prior = try loadPrior(prior)
+        do {
+            let tokenizer = try decodingTokenizer(for: prior, given: self.tokenizer)
+            let (tokens, labels, height, width) = try TokenCache.tokenize(tokenizer: tokenizer, mnist: URL(fileURLWithPath: data), split: .test)
+            guard height * width == prior.configuration.sequenceLength else {
+                throw CodecError.modelUnavailable(name: "prior", reason: "it models \(prior.configuration.sequenceLength) tokens; the tokenizer gives \(height)x\(width)")
+            }
+            let evaluation = PriorEvaluation.measure(prior: prior.model, tokens: tokens, labels: labels, codebookSize: prior.configuration.vocabulary)
+            let length = height * width
+            let count = min(coded, labels.count)
+            let grids = (0..<count).map { i in tokens[(i * length)..<((i + 1) * length)].map { Int($0) } }
+            let side = height * tokenizer.downsampling
+            let report = count == 0 ? nil : try PriorCodingReport.measure(coder: PriorCoder(prior: prior), tokenizer: tokenizer, grids: grids,
+                                                                           width: width * tokenizer.downsampling, height: side, channels: tokenizer.channels)
+            if json {
+                struct Output: Encodable { var evaluation: PriorEvaluation; var bitsPerImage: Double; var log2K: Double; var coding: PriorCodingReport? }
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(Output(evaluation: evaluation, bitsPerImage: evaluation.bitsPerImage,
+                                                                 log2K: evaluation.uniformBitsPerToken, coding: report)), as: UTF8.self))
+                return
+            }
+            print(String(format: "test set: %d images of %d tokens (codebook %d: log2 K = %.3f bits per token, %.0f bits per image)",
+                         evaluation.sequences, length, evaluation.codebookSize, evaluation.uniformBitsPerToken, evaluation.uniformBitsPerToken * Double(length)))
+            print(String(format: "prior:    %.4f bits per token, %.1f bits per image (%.1f bytes)", evaluation.bitsPerToken, evaluation.bitsPerImage, evaluation.bitsPerImage / 8))
+            if let c = evaluation.conditionalBitsPerToken {
+                print(String(format: "          with the class token: %.4f bits per token, %.1f bits per image", c, c * Double(length)))
+            }
+            if let report {
+                print(String(format: "files (mean of the first %d): zstd-packed %.1f bytes, statistics %@, prior %.1f bytes (%.3f x zstd)",
+                             report.images, report.zstdFileBytes, report.statisticsFileBytes.map { String(format: "%.1f bytes", $0) } ?? "n/a",
+                             report.priorFileBytes, report.priorToZstd))
+                print(String(format: "prior-coded payload %.2f bytes against %.2f estimated bits (%.2f bytes); worst excess over ceil(bits/8): %d bytes",
+                             report.priorPayloadBytes, report.estimatedBits, report.estimatedBits / 8, report.worstExcessBytes))
+            }
+        } catch { throw fail(error) }
+    }
+}

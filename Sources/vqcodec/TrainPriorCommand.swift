@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import VQModels
+import VQTokenizer
+import VQTraining
+
+struct TrainPriorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prior",
+        abstract: "Train an autoregressive prior (a causal transformer) over a tokenizer's token grids.",
+        discussion: """
+        The dataset (MNIST IDX files: the training split to train, the test split to evaluate) is tokenized once \
+        and cached as HDF5 in --out (tokens.h5, reused while the tokenizer's fingerprint matches). The prior reads \
+        each 7x7 grid in raster order after a start token: BOS, or with --conditional the class token of the \
+        image's label (10% of training sequences keep BOS, so the model also serves when the class is unknown, \
+        as when coding). After each epoch the test set's bits per token are printed and the full state is saved \
+        as epoch-NNN.h5; last.h5 is refreshed every checkpointEvery steps; --resume continues bit-exactly. The \
+        finished prior is exported weights-only to model.safetensors (Tools/train/prior.sh installs it as the \
+        built-in).
+        Example: vqcodec train prior --tokenizer mnist --data ../shared/data/mnist --out /tmp/runs/prior --conditional
+        """
+    )
+
+    @Option(help: "The tokenizer: a built-in name (mnist) or a checkpoint path.")
+    var tokenizer = "mnist"
+
+    @Option(help: "Folder with the MNIST IDX files.")
+    var data: String
+
+    @Option(help: "Output folder for the token cache, checkpoints and the exported prior.")
+    var out: String
+
+    @Flag(help: "Add a class token (the image's label) for class-conditional sampling.")
+    var conditional = false
+
+    @Option(help: "Continue from this checkpoint (HDF5 with training state) with the run's train-config.json.")
+    var resume: String?
+
+    @Option(help: "Epochs (default 12).") var epochs: Int?
+    @Option(help: "Batch size (default 128).") var batchSize: Int?
+    @Option(help: "Peak learning rate (default 0.001, cosine decay to 5% of it).") var learningRate: Double?
+    @Option(help: "Transformer blocks (default 2).") var layers: Int?
+    @Option(help: "Model width (default 128).") var dimension: Int?
+    @Option(help: "Attention heads (default 4).") var heads: Int?
+    @Option(help: "Compute threads (default 2).") var threads: Int?
+    @Option(help: "Steps between last.h5 checkpoints (default 200).") var checkpointEvery: Int?
+    @Option(help: "Random seed (default 0).") var seed: UInt64?
+    @Option(help: "Stop after this many steps in this process (smoke tests); the state is saved to last.h5.") var maxSteps: Int?
+
+    func run() throws {
+        let output = URL(fileURLWithPath: out)
+        var configuration: PriorTrainingConfiguration
+        if let resume {
+            let saved = URL(fileURLWithPath: resume).deletingLastPathComponent().appendingPathComponent("train-config.json")
+            do {
+                configuration = try JSONDecoder().decode(PriorTrainingConfiguration.self, from: Data(contentsOf: saved))
+            } catch {
+                throw ValidationError("cannot read the run's configuration \(saved.path) (needed to resume): \(error)")
+            }
+        } else {
+            configuration = PriorTrainingConfiguration.mnist
+            configuration.tokenizer = tokenizer
+            configuration.model.classes = conditional ? 10 : 0
+        }
+        if let epochs { configuration.epochs = epochs }
+        if let batchSize { configuration.batchSize = batchSize }
+        if let learningRate { configuration.learningRate = learningRate }
+        if let layers { configuration.model.layers = layers }
+        if let dimension { configuration.model.dimension = dimension }
+        if let heads { configuration.model.heads = heads }
+        if let threads { configuration.threads = threads }
+        if let checkpointEvery { configuration.checkpointEvery = checkpointEvery }
+        if let seed { configuration.seed = seed }
+        let tokenizer = try BuiltinTokenizer(rawValue: configuration.tokenizer).map { try Tokenizer.builtin($0) }
+            ?? Tokenizer(checkpoint: URL(fileURLWithPath: configuration.tokenizer))
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let cache = try TokenCache.loadOrBuild(at: output.appendingPathComponent("tokens.h5"), tokenizer: tokenizer,
+                                               mnist: URL(fileURLWithPath: data), log: { print($0); fflush(nil) })
+        let trainer = try PriorTrainer(configuration: configuration, cache: cache, output: output,
+                                       resume: resume.map { URL(fileURLWithPath: $0) })
+        trainer.stepLimit = maxSteps
+        try trainer.run()
+    }
+}
