@@ -108,7 +108,12 @@ public enum BatchPlanner {
 }
 
 /// Runs `body(i)` for `0..<count` on `threads` threads (blocking waits, no spinning) and keeps the results in order.
-public func parallelMap<T: Sendable>(_ count: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+/// Worker threads of the codec's batch work (files read, coded and written in parallel); `--threads`.
+public enum CodecThreads {
+    nonisolated(unsafe) public static var count = ProcessInfo.processInfo.activeProcessorCount
+}
+
+public func parallelMap<T: Sendable>(_ count: Int, threads: Int = CodecThreads.count,
                                      _ body: @Sendable (Int) -> T) -> [T] {
     let box = ResultBox<T>(count)
     let workers = max(1, min(threads, count))

@@ -32,7 +32,7 @@ public enum CodecError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unknownModel(name):
             return "no built-in model or checkpoint file named '\(name)'; use --model mnist, --model photo, or a checkpoint path"
         case let .unknownPrior(name):
-            return "no built-in prior or checkpoint file named '\(name)'; use --prior mnist or the path of a prior trained with `vqcodec train prior`"
+            return "no built-in prior or checkpoint file named '\(name)'; name the built-in prior (mnist) or the path of one trained with `vqcodec train prior`"
         case let .modelUnavailable(name, reason): return "the model '\(name)' cannot be loaded: \(reason)"
         case let .levelsOutOfRange(requested, available):
             return "--level \(requested) is out of range: this model has levels 1 to \(available)"

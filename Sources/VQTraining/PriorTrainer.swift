@@ -154,8 +154,8 @@ public final class PriorTrainer {
             for _ in 0..<(state.dataPosition / configuration.batchSize) { _ = order.nextBatch(size: configuration.batchSize) }
             self.order = order
         } else {
-            var init_rng = RandomGenerator(seed: configuration.seed)
-            prior = TokenPrior(configuration: configuration.model, rng: &init_rng)
+            var initRNG = RandomGenerator(seed: configuration.seed)
+            prior = TokenPrior(configuration: configuration.model, rng: &initRNG)
             optimizer = Adam(parameters: prior.parameters, learningRate: configuration.learningRate)
             rng = RandomGenerator(seed: configuration.seed ^ 0x7072_696F)
             globalStep = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VQCodec
+import VQEngine
 import VQImage
 import VQTokenizer
 
@@ -35,6 +36,9 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "An original PNG to compare the decoded image with (one input): prints PSNR and SSIM.")
     var compare: String?
 
+    @Option(help: "Threads for the batch work and the models (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
@@ -46,6 +50,10 @@ struct DecodeCommand: ParsableCommand {
 
     func run() throws {
         AtomicFile.installSignalCleanup()
+        if let threads {
+            CodecThreads.count = max(1, threads)
+            ComputeThreads.set(max(1, threads))
+        }
         let started = Date()
         let outcomes: [FileOutcome]
         var job = DecodeJob(inputs: inputs, output: output, model: model, prior: prior)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VQCodec
+import VQEngine
 
 /// `--entropy`: `auto` or one of the payload methods of Formats/vqc.md by short name.
 enum EntropyChoice: String, ExpressibleByArgument, CaseIterable {
@@ -53,6 +54,9 @@ struct EncodeCommand: ParsableCommand {
     @Flag(help: "Encode images with an alpha channel by compositing them over white.")
     var dropAlpha = false
 
+    @Option(help: "Threads for the batch work and the models (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
     @Flag(name: .shortAndLong, help: "Print nothing on success.")
     var quiet = false
 
@@ -62,6 +66,10 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         AtomicFile.installSignalCleanup()
+        if let threads {
+            CodecThreads.count = max(1, threads)
+            ComputeThreads.set(max(1, threads))
+        }
         var job = EncodeJob(inputs: inputs, output: output, model: model, levels: level, dropAlpha: dropAlpha)
         job.method = entropy.method
         job.prior = prior

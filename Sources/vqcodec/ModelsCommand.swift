@@ -8,7 +8,7 @@ import VQTraining
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "List the built-in tokenizer models with their figures, or evaluate a tokenizer.",
+        abstract: "List the built-in models (tokenizers with their figures, priors), or evaluate a tokenizer.",
         subcommands: [ModelsListCommand.self, ModelsEvaluateCommand.self, ModelsExportCommand.self],
         defaultSubcommand: ModelsListCommand.self
     )
@@ -48,6 +48,16 @@ struct ModelsListCommand: ParsableCommand {
             }
             for line in figures.throughput { print("  \(line)") }
             print("  training: \(figures.training)")
+        }
+        for builtin in BuiltinPrior.allCases {
+            let name = "\(builtin.rawValue) prior"
+            guard Prior.builtinURL(builtin) != nil else { print("\(name): not in this build (run Tools/train/prior.sh)"); continue }
+            let prior = try Prior.builtin(builtin)
+            let c = prior.configuration
+            print("\(name): token-prior over the '\(prior.builtinTokenizer()?.name ?? "?")' tokenizer's \(c.sequenceLength) tokens of \(c.vocabulary) codes, "
+                  + "\(c.layers) blocks of width \(c.dimension), \(c.classes) classes, \(prior.model.parameterCount) parameters; "
+                  + "`vqcodec eval prior \(builtin.rawValue) --data ...` measures it (Tools/train/PRIOR_RESULTS.md)")
+            if verbose { print("  fingerprint \(prior.fingerprint)") }
         }
     }
 }

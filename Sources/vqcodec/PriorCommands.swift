@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import VQCodec
+import VQCheckpoint
+import VQData
 import VQImage
 import VQTokenizer
 import VQTraining
@@ -16,7 +18,24 @@ private func decodingTokenizer(for prior: Prior, given: String?) throws -> Token
 }
 
 private func loadPrior(_ spec: String) throws -> Prior {
-    do { return try ModelCatalog.prior(named: spec).prior } catch { throw fail(error) }
+    do { return try ModelCatalog.prior(named: spec).prior } catch { throw priorFailure(error) }
+}
+
+/// Prints a prior command's error and returns its exit code: 2 for bad input (missing or malformed data, an
+/// unreadable or wrong checkpoint or prior, a bad setting), 1 for anything else.
+func priorFailure(_ error: Error) -> ExitCode {
+    printError("error: \(error)")
+    switch error {
+    case is IDXError, is CheckpointError, is PriorError, is TokenizerError, is TrainingDataError, is ContainerError, is ValidationError:
+        return ExitCode(2)
+    case let error as TrainingError:
+        if case .failed = error { return ExitCode(1) }
+        return ExitCode(2)
+    case let error as CodecError:
+        if case .unknownPrior = error { return ExitCode(2) }
+        return ExitCode(ExitStatus.of(error).rawValue)
+    default: return ExitCode(1)
+    }
 }
 
 struct SampleCommand: ParsableCommand {
@@ -82,7 +101,7 @@ struct SamplePriorCommand: ParsableCommand {
             try AtomicFile.write([UInt8](try Image.grid(images, columns: columns).pngData()), to: URL(fileURLWithPath: output))
             print(String(format: "%d samples%@ in %.2f s (%.1f images/s, %d tokens each) -> %@", n,
                          label.map { " of class \($0)" } ?? "", seconds, Double(n) / max(seconds, 1e-9), prior.configuration.sequenceLength, output))
-        } catch { throw fail(error) }
+        } catch { throw priorFailure(error) }
     }
 }
 
@@ -152,6 +171,6 @@ struct EvalPriorCommand: ParsableCommand {
                 print(String(format: "prior-coded payload %.2f bytes against %.2f estimated bits (%.2f bytes); worst excess over ceil(bits/8): %d bytes",
                              report.priorPayloadBytes, report.estimatedBits, report.estimatedBits / 8, report.worstExcessBytes))
             }
-        } catch { throw fail(error) }
+        } catch { throw priorFailure(error) }
     }
 }

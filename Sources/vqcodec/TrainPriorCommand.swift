@@ -18,6 +18,9 @@ struct TrainPriorCommand: ParsableCommand {
         finished prior is exported weights-only to model.safetensors (Tools/train/prior.sh installs it as the \
         built-in).
         Example: vqcodec train prior --tokenizer mnist --data ../shared/data/mnist --out /tmp/runs/prior --conditional
+
+        Exit codes: 0 success; 1 failure (an output cannot be written); 2 bad input (missing or malformed data, \
+        an unreadable or mismatched checkpoint, a bad setting).
         """
     )
 
@@ -48,6 +51,10 @@ struct TrainPriorCommand: ParsableCommand {
     @Option(help: "Stop after this many steps in this process (smoke tests); the state is saved to last.h5.") var maxSteps: Int?
 
     func run() throws {
+        do { try execute() } catch { throw priorFailure(error) }
+    }
+
+    func execute() throws {
         let output = URL(fileURLWithPath: out)
         var configuration: PriorTrainingConfiguration
         if let resume {
