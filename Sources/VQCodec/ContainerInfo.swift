@@ -26,8 +26,9 @@ public struct ContainerInfo: Codable, Sendable {
     /// Set when the token data could not be checked (method 3 without this model's statistics in this build).
     public var note: String?
 
-    public init(bytes: [UInt8]) throws {
-        let (h, note) = try ContainerInfo.header(bytes)
+    /// Reads and checks a file; method 4 files are checked with `prior`, or a built-in prior.
+    public init(bytes: [UInt8], prior: PriorCoder? = nil) throws {
+        let (h, note) = try ContainerInfo.header(bytes, prior: prior)
         self.note = note
         magic = "VQC"
         version = h.version
@@ -53,16 +54,16 @@ public struct ContainerInfo: Codable, Sendable {
 
     /// The full check, token data included; for method 3 without the model's statistics, the header only (length and
     /// checksum still checked) and a note saying so.
-    static func header(_ bytes: [UInt8]) throws -> (ContainerHeader, String?) {
+    static func header(_ bytes: [UInt8], prior: PriorCoder?) throws -> (ContainerHeader, String?) {
         do {
-            return (try ContainerFile(bytes).header, nil)
+            return (try ContainerFile(bytes, prior: prior).header, nil)
         } catch let error {
             switch error {
             case let .statisticsMissing(fingerprint):
                 return (try ContainerFile.readHeader(bytes),
                         "token data not checked: this build lacks the token statistics of model \(fingerprint)")
             case let .priorMissing(fingerprint, _):
-                return (try ContainerFile.readHeader(bytes), "token data not checked: this build lacks the prior \(fingerprint)")
+                return (try ContainerFile.readHeader(bytes), "token data not checked: this build lacks the prior \(fingerprint) (pass it with --prior)")
             default:
                 throw error
             }

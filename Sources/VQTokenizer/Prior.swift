@@ -53,11 +53,7 @@ public final class Prior: @unchecked Sendable {
         weights = PriorWeights(model)
         var bytes: [UInt8] = Array(TokenPrior.kind.utf8) + [0]
         for (tensorName, t) in model.namedParameters.sorted(by: { $0.name < $1.name }) {
-            bytes += Array(tensorName.utf8) + [0]
-            for size in [t.shape.count] + t.shape { withUnsafeBytes(of: UInt64(size).littleEndian) { bytes += $0 } }
-            t.data.withUnsafeBufferPointer { values in
-                for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
-            }
+            appendFingerprintBytes(name: tensorName, t, to: &bytes)
         }
         fingerprint = SHA256.hex(bytes)
     }

@@ -240,13 +240,18 @@ public final class Tokenizer: @unchecked Sendable {
         var bytes: [UInt8] = Array(type(of: model).kind.utf8) + [0]
         for name in model.decoderParameterNames.sorted() {
             guard let t = tensors[name] else { continue }
-            bytes += Array(name.utf8) + [0]
-            for size in [t.shape.count] + t.shape { withUnsafeBytes(of: UInt64(size).littleEndian) { bytes += $0 } }
-            t.data.withUnsafeBufferPointer { values in
-                for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
-            }
+            appendFingerprintBytes(name: name, t, to: &bytes)
         }
         return SHA256.hex(bytes)
+    }
+}
+
+/// A tensor as model fingerprints hash it: name, a zero byte, u64le rank and sizes, the float32 bits.
+func appendFingerprintBytes(name: String, _ t: Tensor, to bytes: inout [UInt8]) {
+    bytes += Array(name.utf8) + [0]
+    for size in [t.shape.count] + t.shape { withUnsafeBytes(of: UInt64(size).littleEndian) { bytes += $0 } }
+    t.data.withUnsafeBufferPointer { values in
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
     }
 }
 

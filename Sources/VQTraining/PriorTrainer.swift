@@ -144,15 +144,10 @@ public final class PriorTrainer {
             rng = try state.makeRandomGenerator()
             globalStep = state.globalStep
             metrics = state.metrics
-            var order = DataOrder(count: state.dataOrder.count, seed: configuration.seed, epoch: state.epoch)
-            guard order.permutation == state.dataOrder, order.count == cache.trainCount else {
-                throw TrainingError.resumeMismatch("the checkpoint's data order does not match seed \(configuration.seed) over \(cache.trainCount) sequences")
+            order = try restoredOrder(state, seed: configuration.seed, batchSize: configuration.batchSize)
+            guard order.count == cache.trainCount else {
+                throw TrainingError.resumeMismatch("the checkpoint's epoch has \(order.count) sequences, the token cache \(cache.trainCount)")
             }
-            guard state.dataPosition % configuration.batchSize == 0 else {
-                throw TrainingError.resumeMismatch("data position \(state.dataPosition) is not a multiple of batch size \(configuration.batchSize)")
-            }
-            for _ in 0..<(state.dataPosition / configuration.batchSize) { _ = order.nextBatch(size: configuration.batchSize) }
-            self.order = order
         } else {
             var initRNG = RandomGenerator(seed: configuration.seed)
             prior = TokenPrior(configuration: configuration.model, rng: &initRNG)

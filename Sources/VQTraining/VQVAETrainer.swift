@@ -22,6 +22,20 @@ public enum TrainingError: Error, CustomStringConvertible {
     }
 }
 
+/// The data order of a checkpoint's training state, replayed to its position; throws when the seed does not
+/// reproduce the recorded permutation (a different configuration) or the position is not on a batch boundary.
+func restoredOrder(_ state: TrainingState, seed: UInt64, batchSize: Int) throws -> DataOrder {
+    var order = DataOrder(count: state.dataOrder.count, seed: seed, epoch: state.epoch)
+    guard order.permutation == state.dataOrder else {
+        throw TrainingError.resumeMismatch("the checkpoint's data order differs from the one seed \(seed) gives; resume with the run's own train-config.json")
+    }
+    guard state.dataPosition % batchSize == 0 else {
+        throw TrainingError.resumeMismatch("data position \(state.dataPosition) is not a multiple of batch size \(batchSize)")
+    }
+    for _ in 0..<(state.dataPosition / batchSize) { _ = order.nextBatch(size: batchSize) }
+    return order
+}
+
 /// Trains a VQ-VAE tokenizer: Adam with a cosine learning rate, the quantiser's maintenance (EMA, restarts,
 /// k-means) in training passes, a held-out evaluation and a reconstruction PNG after each epoch, and HDF5
 /// checkpoints (`last.h5` every `checkpointEvery` steps, `epoch-NNN.h5` per epoch) that resume bit-exactly:
@@ -70,15 +84,7 @@ public final class VQVAETrainer {
             globalStep = state.globalStep
             metrics = state.metrics
             channels = model.imageChannels
-            var order = DataOrder(count: state.dataOrder.count, seed: configuration.seed, epoch: state.epoch)
-            guard order.permutation == state.dataOrder else {
-                throw TrainingError.resumeMismatch("the checkpoint's data order differs from the one seed \(configuration.seed) gives; resume with the run's own train-config.json")
-            }
-            guard state.dataPosition % configuration.batchSize == 0 else {
-                throw TrainingError.resumeMismatch("data position \(state.dataPosition) is not a multiple of batch size \(configuration.batchSize)")
-            }
-            for _ in 0..<(state.dataPosition / configuration.batchSize) { _ = order.nextBatch(size: configuration.batchSize) }
-            self.order = order
+            order = try restoredOrder(state, seed: configuration.seed, batchSize: configuration.batchSize)
         } else {
             model = try TokenizerModels.make(kind: configuration.modelKind, configurationJSON: configuration.model, seed: configuration.seed)
             optimizer = Adam(parameters: model.parameters, learningRate: configuration.learningRate)

@@ -18,9 +18,14 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: "The prior of a prior-coded (method 4) file that is not a built-in, to check its token data too.")
+    var prior: String?
+
     func run() throws {
         let info: ContainerInfo
-        do { info = try ContainerInfo(bytes: try readInput(file)) } catch { throw fail(error) }
+        do {
+            info = try ContainerInfo(bytes: try readInput(file), prior: try prior.map { try ModelCatalog.prior(named: $0) })
+        } catch { throw fail(error) }
         print(json ? info.json : info.text)
     }
 }

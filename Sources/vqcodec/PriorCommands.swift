@@ -70,6 +70,7 @@ struct SamplePriorCommand: ParsableCommand {
 
     @Option(help: "Images to sample.") var n = 64
     @Option(name: .customLong("class"), help: "Class to generate (conditional priors; MNIST: the digit).") var label: Int?
+    @Flag(help: "Conditional priors: --n samples of every class, one row per class.") var eachClass = false
     @Option(help: "Softmax temperature (below 1: more typical, above 1: more varied).") var temperature: Float = 1
     @Option(help: "Sample only from the K most likely codes.") var topK: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -79,6 +80,7 @@ struct SamplePriorCommand: ParsableCommand {
     func validate() throws {
         if n < 1 || n > 4096 { throw ValidationError("--n must be 1...4096, found \(n)") }
         if let columns, columns < 1 { throw ValidationError("--columns must be at least 1") }
+        if eachClass && label != nil { throw ValidationError("give --class or --each-class, not both") }
     }
 
     func run() throws {
@@ -86,7 +88,9 @@ struct SamplePriorCommand: ParsableCommand {
         do {
             let tokenizer = try decodingTokenizer(for: prior, given: self.tokenizer)
             let start = Date()
-            let sequences = try prior.sample(count: n, label: label, temperature: temperature, topK: topK, seed: seed)
+            if eachClass && prior.configuration.classes == 0 { throw PriorError.classOutOfRange(requested: 0, classes: 0) }
+            let labels: [Int?] = eachClass ? (0..<prior.configuration.classes).map { $0 } : [label]
+            let sequences = try labels.flatMap { try prior.sample(count: n, label: $0, temperature: temperature, topK: topK, seed: seed) }
             let seconds = Date().timeIntervalSince(start)
             let side = Int(Double(prior.configuration.sequenceLength).squareRoot())
             guard side * side == prior.configuration.sequenceLength else {
@@ -97,10 +101,11 @@ struct SamplePriorCommand: ParsableCommand {
                           imageWidth: side * tokenizer.downsampling, imageHeight: side * tokenizer.downsampling)
             }
             let images = try tokenizer.decode(grids)
-            let columns = self.columns ?? Int(Double(n).squareRoot().rounded(.up))
+            let columns = self.columns ?? (eachClass ? n : Int(Double(n).squareRoot().rounded(.up)))
             try AtomicFile.write([UInt8](try Image.grid(images, columns: columns).pngData()), to: URL(fileURLWithPath: output))
-            print(String(format: "%d samples%@ in %.2f s (%.1f images/s, %d tokens each) -> %@", n,
-                         label.map { " of class \($0)" } ?? "", seconds, Double(n) / max(seconds, 1e-9), prior.configuration.sequenceLength, output))
+            print(String(format: "%d samples%@ in %.2f s (%.1f images/s, %d tokens each) -> %@", sequences.count,
+                         eachClass ? " (a row per class)" : label.map { " of class \($0)" } ?? "", seconds,
+                         Double(sequences.count) / max(seconds, 1e-9), prior.configuration.sequenceLength, output))
         } catch { throw priorFailure(error) }
     }
 }
