@@ -95,14 +95,22 @@ public struct Image: Sendable, Equatable {
         image.width = png_uint_32(width)
         image.height = png_uint_32(height)
         image.format = [vq_png_format_gray, vq_png_format_ga, vq_png_format_rgb, vq_png_format_rgba][channels - 1]
-        var size: png_alloc_size_t = 0
         let stride = Int32(width * channels)
-        guard pixels.withUnsafeBytes({ png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }) != 0 else {
-            throw ImageError.writeFailed(path: "<memory>", reason: String(cString: vq_png_image_message(&image)))
-        }
+        // One compression pass into a buffer that nearly always suffices (deflate grows incompressible data by a
+        // few bytes per block, IDAT chunks add 12 bytes per 8 KiB, rows one filter byte each). Asking libpng for
+        // the size first would compress the image twice.
+        let raw = (width * channels + 1) * height
+        var size = png_alloc_size_t(raw + raw / 100 + 4096)
         var out = Data(count: Int(size))
-        let ok = out.withUnsafeMutableBytes { o in
+        var ok = out.withUnsafeMutableBytes { o in
             pixels.withUnsafeBytes { png_image_write_to_memory(&image, o.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
+        }
+        if ok == 0 && Int(size) > out.count {
+            // Too small after all: libpng reported the size it needs.
+            out = Data(count: Int(size))
+            ok = out.withUnsafeMutableBytes { o in
+                pixels.withUnsafeBytes { png_image_write_to_memory(&image, o.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
+            }
         }
         guard ok != 0 else { throw ImageError.writeFailed(path: "<memory>", reason: String(cString: vq_png_image_message(&image))) }
         return out.prefix(Int(size))
