@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import VQCodec
 import VQEngine
 
 @main
@@ -36,6 +37,14 @@ struct VQCodec: ParsableCommand {
 /// AVX-512 or AVX2, run this program again with `OPENBLAS_CORETYPE` set (once: the variable is then set).
 private func restartWithFasterBLASKernelsIfNeeded() {
     guard let core = BLASCore.recommendedCoreType() else { return }
+    // A second process start costs about 25 ms; one small image (an MNIST digit) is coded in less than that
+    // with the generic kernels, so small codec jobs keep this process.
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if let command = arguments.first, ["encode", "decode", "info"].contains(command),
+       JobSize.isSmall(arguments: Array(arguments.dropFirst()),
+                       valueOptions: ["-o", "--output", "--model", "--level", "--prior", "--entropy", "--threads", "--compare"]) {
+        return
+    }
     setenv("OPENBLAS_CORETYPE", core, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
     // execv returns only on failure; carry on with the slower kernels.
