@@ -32,7 +32,8 @@ public struct PriorCoder: Sendable {
     static func table(_ logits: [Float]) -> FrequencyTable {
         var probabilities = logits
         Deterministic.softmaxInPlace(&probabilities)
-        return FrequencyTable(counts: probabilities.map { UInt64(($0 * probabilityScale).rounded(.down)) })
+        // A damaged prior can produce NaN; such codes get only the floor of one unit (never a trap).
+        return FrequencyTable(counts: probabilities.map { p in p.isFinite && p > 0 ? UInt64((p * probabilityScale).rounded(.down)) : 0 })
     }
 
     /// The tables for coding `indices` (one per token), from an unconditional start (BOS).

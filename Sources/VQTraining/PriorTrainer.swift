@@ -164,9 +164,7 @@ public final class PriorTrainer {
     var totalSteps: Int { stepsPerEpoch * configuration.epochs }
 
     public func run() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try? encoder.encode(configuration).write(to: outputDirectory.appendingPathComponent("train-config.json"))
+        writeTrainConfiguration(configuration, to: outputDirectory)
         let c = configuration.model
         progress.line("prior: \(prior.parameterCount) parameters, \(c.layers) blocks of width \(c.dimension), \(c.sequenceLength) tokens of \(c.vocabulary) codes"
                       + (c.classes > 0 ? ", \(c.classes) classes" : "") + "; \(stepsPerEpoch) steps of \(configuration.batchSize) per epoch, "

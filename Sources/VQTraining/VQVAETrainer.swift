@@ -118,9 +118,7 @@ public final class VQVAETrainer {
 
     /// Runs to the last epoch (or `stepLimit`), writing checkpoints, evaluations and pictures.
     public func run() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try? encoder.encode(configuration).write(to: outputDirectory.appendingPathComponent("train-config.json"))
+        writeTrainConfiguration(configuration, to: outputDirectory)
         progress.line("model \(configuration.modelKind): \(model.parameterCount) parameters, codebooks \(model.codebookSizes), "
                       + "\(stepsPerEpoch) steps of \(configuration.batchSize) per epoch, \(configuration.epochs) epochs, \(configuration.threads) threads")
         var stepsThisRun = 0

@@ -108,3 +108,16 @@ private func failure(_ body: () throws(ContainerError) -> Void) -> ContainerErro
         #expect(parallel == sequential)
     }
 }
+
+extension PriorCodingTests {
+    @Test("a prior whose weights are NaN still codes and decodes (every code keeps a nonzero frequency)")
+    func nanPriorDoesNotTrap() throws {
+        var rng = RandomGenerator(seed: 1)
+        let model = TokenPrior(configuration: .init(vocabulary: 32, sequenceLength: 16, dimension: 16, heads: 2, layers: 1, hiddenSize: 32), rng: &rng)
+        model.head.weight.data[0] = .nan
+        let coder = PriorCoder(prior: Prior(model: model))
+        let indices = PriorCodingTests.sequences(1)[0]
+        let bytes = try PriorCodingTests.encode(indices, coder)
+        #expect(try ContainerFile(bytes, prior: coder).indices == [indices])
+    }
+}
