@@ -104,4 +104,20 @@ struct Fletcher32Tests {
             #expect(fast == reference, "\(count) bytes, trial \(trial)")
         }
     }
+
+    @Test("several 2 MiB segments (all 0xFF, random) give libhdf5's checksum, and the copying variant copies exactly")
+    func largeInputsAndCopy() {
+        var state: UInt64 = 3
+        let random = (0..<(5 << 20) + 7).map { _ -> UInt8 in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for bytes in [[UInt8](repeating: 0xFF, count: (4 << 20) + 512), random] {
+            let reference = bytes.withUnsafeBytes { Fletcher32.reference($0) }
+            #expect(bytes.withUnsafeBytes { Fletcher32.checksum($0) } == reference)
+            var copy = [UInt8](repeating: 0, count: bytes.count)
+            let copied = bytes.withUnsafeBytes { source in copy.withUnsafeMutableBytes { Fletcher32.checksum(source, copyingTo: $0.baseAddress!) } }
+            #expect(copied == reference && copy == bytes)
+        }
+    }
 }
