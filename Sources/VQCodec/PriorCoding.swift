@@ -125,10 +125,11 @@ public struct PriorCodingReport: Codable, Sendable {
     public var worstExcessBytes: Int
     public var priorToZstd: Double { priorFileBytes / zstdFileBytes }
 
-    /// Codes each grid (one level, row-major) as a `width` x `height` image of `channels` made by `tokenizer`.
-    public static func measure(coder: PriorCoder, tokenizer: Tokenizer, grids: [[Int]], width: Int, height: Int, channels: Int) throws -> PriorCodingReport {
-        let shape = LevelShape(height: coder.prior.configuration.sequenceLength / gridWidth(tokenizer, width), width: gridWidth(tokenizer, width),
-                               codebookSize: coder.prior.configuration.vocabulary)
+    /// Codes each grid (one level, `gridHeight` x `gridWidth`, row-major) of `tokenizer`'s tokens as the file of
+    /// an image of the size they decode to, with methods 0, 3 (when the model's statistics ship) and 4.
+    public static func measure(coder: PriorCoder, tokenizer: Tokenizer, grids: [[Int]], gridHeight: Int, gridWidth: Int) throws -> PriorCodingReport {
+        let shape = LevelShape(height: gridHeight, width: gridWidth, codebookSize: coder.prior.configuration.vocabulary)
+        let (width, height, channels) = (gridWidth * tokenizer.downsampling, gridHeight * tokenizer.downsampling, tokenizer.channels)
         let fingerprint = Codec.fingerprintPrefix(tokenizer.fingerprint)
         let statistics = TokenStatistics.shipped(fingerprintPrefix: fingerprint)
         let rows = try parallelMap(grids.count) { i -> Result<(Int, Int?, Int, Int, Double), Error> in
@@ -151,6 +152,4 @@ public struct PriorCodingReport: Codable, Sendable {
                                  estimatedBits: rows.reduce(0) { $0 + $1.4 } / n,
                                  worstExcessBytes: rows.map { $0.3 - Int(($0.4 / 8).rounded(.up)) }.max() ?? 0)
     }
-
-    private static func gridWidth(_ tokenizer: Tokenizer, _ width: Int) -> Int { (width + tokenizer.downsampling - 1) / tokenizer.downsampling }
 }

@@ -152,9 +152,8 @@ struct EvalPriorCommand: ParsableCommand {
             let length = height * width
             let count = min(coded, labels.count)
             let grids = (0..<count).map { i in tokens[(i * length)..<((i + 1) * length)].map { Int($0) } }
-            let side = height * tokenizer.downsampling
             let report = count == 0 ? nil : try PriorCodingReport.measure(coder: PriorCoder(prior: prior), tokenizer: tokenizer, grids: grids,
-                                                                           width: width * tokenizer.downsampling, height: side, channels: tokenizer.channels)
+                                                                           gridHeight: height, gridWidth: width)
             if json {
                 struct Output: Encodable { var evaluation: PriorEvaluation; var bitsPerImage: Double; var log2K: Double; var coding: PriorCodingReport? }
                 let encoder = JSONEncoder()
