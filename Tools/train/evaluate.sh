@@ -13,10 +13,7 @@ case "$NAME" in
     photo) DATA=${VQ_KODAK_DIR:-../shared/data/kodak} ;;
     *) echo "unknown model $NAME (mnist or photo)" >&2; exit 2 ;;
 esac
-BIN=${VQ_BIN:-}
-if [[ -z "$BIN" ]]; then
-    swift build -c release --product vqcodec
-    BIN=$(swift build -c release --show-bin-path)/vqcodec
-fi
+# shellcheck source=../lib/release-binary.sh
+source Tools/lib/release-binary.sh
 "$BIN" models evaluate --model "Sources/VQTokenizer/Models/$NAME.safetensors" --data "$DATA" --per-image \
     --figures "Sources/VQTokenizer/Models/$NAME.json" --training-note "$NOTE" "$@"

@@ -10,11 +10,8 @@ cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/vqcodec-train/mnist}
 shift || true
 DATA=${VQ_MNIST_DIR:-../shared/data/mnist}
-BIN=${VQ_BIN:-}
-if [[ -z "$BIN" ]]; then
-    swift build -c release --product vqcodec
-    BIN=$(swift build -c release --show-bin-path)/vqcodec
-fi
+# shellcheck source=../lib/release-binary.sh
+source Tools/lib/release-binary.sh
 mkdir -p "$OUT"
 "$BIN" train vqvae --preset mnist --data "$DATA" --out "$OUT" "$@"
 # Weights only (with the quantiser's buffers), as shipped: Sources/VQTokenizer/Models/mnist.safetensors.

@@ -23,11 +23,8 @@ for split in train val test; do
         [[ -f "$out" ]] || djpeg -outfile "$out" "$f"
     done
 done
-BIN=${VQ_BIN:-}
-if [[ -z "$BIN" ]]; then
-    swift build -c release --product vqcodec
-    BIN=$(swift build -c release --show-bin-path)/vqcodec
-fi
+# shellcheck source=../lib/release-binary.sh
+source Tools/lib/release-binary.sh
 mkdir -p "$OUT"
 "$BIN" train vqvae --preset photo --data "$CACHE" --out "$OUT" "$@"
 cp "$OUT/model.safetensors" Sources/VQTokenizer/Models/photo.safetensors

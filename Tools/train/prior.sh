@@ -10,11 +10,8 @@ cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/vqcodec-train/prior}
 shift || true
 DATA=${VQ_MNIST_DIR:-../shared/data/mnist}
-BIN=${VQ_BIN:-}
-if [[ -z "$BIN" ]]; then
-    swift build -c release --product vqcodec
-    BIN=$(swift build -c release --show-bin-path)/vqcodec
-fi
+# shellcheck source=../lib/release-binary.sh
+source Tools/lib/release-binary.sh
 mkdir -p "$OUT"
 "$BIN" train prior --tokenizer mnist --conditional --data "$DATA" --out "$OUT" "$@"
 cp "$OUT/model.safetensors" Sources/VQTokenizer/Models/mnist-prior.safetensors
