@@ -82,11 +82,7 @@ extension Checkpoint {
     }
 
     static func integers<T: FixedWidthInteger>(_ values: [T], as type: TensorDType) -> StoredTensor {
-        var bytes = Data(count: values.count * MemoryLayout<T>.size)
-        bytes.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: i * MemoryLayout<T>.size, as: T.self) }
-        }
-        return StoredTensor(dtype: type.rawValue, shape: [values.count], bytes: bytes)
+        StoredTensor(integers: values, as: type)
     }
 
     /// Dataset names are `state_dict` paths: non-empty, no '/', unique.

@@ -37,6 +37,15 @@ public struct StoredTensor: Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// Integers as little-endian `type` elements of `shape` (default: one axis of all the values).
+    public init<T: FixedWidthInteger>(integers values: [T], as type: TensorDType, shape: [Int]? = nil) {
+        var bytes = Data(count: values.count * MemoryLayout<T>.size)
+        bytes.withUnsafeMutableBytes { raw in
+            for (i, v) in values.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: i * MemoryLayout<T>.size, as: T.self) }
+        }
+        self.init(dtype: type.rawValue, shape: shape ?? [values.count], bytes: bytes)
+    }
+
     /// The values widened to Float (F32, F16, BF16, F64, I64, I32, U8).
     public func floats() throws -> [Float] {
         let n = shape.reduce(1, *)

@@ -87,6 +87,7 @@ public struct ContainerHeader: Equatable, Sendable {
     public var packedLength: Int { (levels.reduce(0) { $0 + $1.count * $1.bitsPerIndex } + 7) / 8 }
 
     public var fingerprintHex: String { fingerprint.map { byteHex($0) }.joined() }
+    public var priorFingerprintHex: String? { priorFingerprint.map { $0.map { byteHex($0) }.joined() } }
 
     /// The header's bytes, without payload and checksum.
     func serialized() -> [UInt8] {
@@ -297,7 +298,7 @@ public struct ContainerFile: Equatable, Sendable {
         case .prior:
             let wanted = header.priorFingerprint!
             guard let coder = prior.flatMap({ $0.fingerprintPrefix == wanted ? $0 : nil }) ?? PriorCoder.shipped(fingerprintPrefix: wanted) else {
-                throw .priorMissing(fingerprint: wanted.map { byteHex($0) }.joined(), given: prior.map { String($0.prior.fingerprint.prefix(16)) })
+                throw .priorMissing(fingerprint: header.priorFingerprintHex!, given: prior.map { String($0.prior.fingerprint.prefix(16)) })
             }
             guard coder.covers(header.levels, modelFingerprint: header.fingerprint) else {
                 throw .invalidField(name: "level grids", found: header.levels.map { "\($0.height)x\($0.width) of \($0.codebookSize)" }.joined(separator: ", "),

@@ -35,7 +35,7 @@ public struct ContainerInfo: Codable, Sendable {
         method = Int(h.method.rawValue)
         methodName = h.method.shortName
         fingerprint = h.fingerprintHex
-        priorFingerprint = h.priorFingerprint.map { $0.map { byteHex($0) }.joined() }
+        priorFingerprint = h.priorFingerprintHex
         modelName = h.modelName
         width = h.width
         height = h.height

@@ -49,9 +49,11 @@ public struct PriorCoder: Sendable {
         return tables
     }
 
-    func encode(_ indices: [Int]) -> [UInt8] {
+    func encode(_ indices: [Int]) -> [UInt8] { PriorCoder.encode(indices, tables: tables(for: indices)) }
+
+    static func encode(_ indices: [Int], tables: [FrequencyTable]) -> [UInt8] {
         var encoder = ArithmeticEncoder()
-        for (index, table) in zip(indices, tables(for: indices)) { encoder.encode(index, table) }
+        for (index, table) in zip(indices, tables) { encoder.encode(index, table) }
         return encoder.finish()
     }
 
@@ -70,8 +72,10 @@ public struct PriorCoder: Sendable {
     }
 
     /// The information content of `indices` under the coding tables, in bits: what an ideal coder would need.
-    public func estimatedBits(_ indices: [Int]) -> Double {
-        zip(indices, tables(for: indices)).reduce(0) { bits, pair in
+    public func estimatedBits(_ indices: [Int]) -> Double { PriorCoder.bits(indices, tables: tables(for: indices)) }
+
+    static func bits(_ indices: [Int], tables: [FrequencyTable]) -> Double {
+        zip(indices, tables).reduce(0) { bits, pair in
             let (v, t) = pair
             return bits - log2(Double(t.cumulative[v + 1] - t.cumulative[v]) / Double(t.total))
         }
@@ -131,17 +135,23 @@ public struct PriorCodingReport: Codable, Sendable {
         let shape = LevelShape(height: gridHeight, width: gridWidth, codebookSize: coder.prior.configuration.vocabulary)
         let (width, height, channels) = (gridWidth * tokenizer.downsampling, gridHeight * tokenizer.downsampling, tokenizer.channels)
         let fingerprint = Codec.fingerprintPrefix(tokenizer.fingerprint)
+        guard coder.covers([shape], modelFingerprint: fingerprint) else { throw ContainerError.priorUnusable(fingerprint: String(tokenizer.fingerprint.prefix(16))) }
         let statistics = TokenStatistics.shipped(fingerprintPrefix: fingerprint)
         let rows = try parallelMap(grids.count) { i -> Result<(Int, Int?, Int, Int, Double), Error> in
             Result {
-                func file(_ method: EntropyMethod) throws -> [UInt8] {
+                func fileBytes(_ method: EntropyMethod) throws -> Int {
                     try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: width, height: height, channels: channels,
-                                             levels: [shape], indices: [grids[i]], method: method, statistics: statistics, prior: coder)
+                                             levels: [shape], indices: [grids[i]], method: method, statistics: statistics).count
                 }
-                let prior = try file(.prior)
-                let header = try ContainerFile.readHeader(prior)
-                return (try file(.zstd).count, statistics == nil ? nil : try file(.statistics).count, prior.count, header.payloadLength,
-                        coder.estimatedBits(grids[i]))
+                // One pass of the prior gives both the payload and its ideal length; the file is its header,
+                // that payload and the 4-byte checksum.
+                let tables = coder.tables(for: grids[i])
+                let payload = PriorCoder.encode(grids[i], tables: tables)
+                let header = ContainerHeader(method: .prior, fingerprint: fingerprint, priorFingerprint: coder.fingerprintPrefix,
+                                             modelName: tokenizer.name, width: width, height: height, channels: channels,
+                                             levels: [shape], payloadLength: payload.count)
+                return (try fileBytes(.zstd), statistics == nil ? nil : try fileBytes(.statistics),
+                        header.serialized().count + payload.count + 4, payload.count, PriorCoder.bits(grids[i], tables: tables))
             }
         }.map { try $0.get() }
         let n = Double(max(1, rows.count))

@@ -89,13 +89,6 @@ public final class Prior: @unchecked Sendable {
         return try Prior(checkpoint: URL(fileURLWithPath: spec))
     }
 
-    /// Whether this prior models `tokenizer`'s tokens: its recorded tokenizer fingerprint matches (or none
-    /// was recorded and the codebook size and grid length fit).
-    public func models(_ tokenizer: Tokenizer, gridCount: Int) -> Bool {
-        if let recorded = configuration.tokenizerFingerprint { return recorded == tokenizer.fingerprint }
-        return tokenizer.levels == 1 && tokenizer.codebookSizes[0] == configuration.vocabulary && gridCount == configuration.sequenceLength
-    }
-
     /// The built-in tokenizer whose fingerprint this prior recorded, if this build ships it.
     public func builtinTokenizer() -> Tokenizer? {
         guard let recorded = configuration.tokenizerFingerprint else { return nil }
@@ -113,7 +106,7 @@ public final class Prior: @unchecked Sendable {
         if let label, !(0..<c.classes).contains(label) { throw PriorError.classOutOfRange(requested: label, classes: c.classes) }
         guard temperature > 0, temperature.isFinite else { throw PriorError.invalidSampling("temperature \(temperature); expected a positive number") }
         if let topK, !(1...c.vocabulary).contains(topK) { throw PriorError.invalidSampling("top-k \(topK); expected 1...\(c.vocabulary)") }
-        guard count >= 0 else { throw PriorError.invalidSampling("count \(count)") }
+        guard count >= 0 else { throw PriorError.invalidSampling("count \(count); expected 0 or more") }
         let start = c.startToken(label: label)
         nonisolated(unsafe) let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: count)
         results.initialize(repeating: [])

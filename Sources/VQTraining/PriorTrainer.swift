@@ -74,7 +74,7 @@ public struct PriorEvaluation: Sendable, Codable {
     public var uniformBitsPerToken: Double { log2(Double(codebookSize)) }
 
     /// Evaluates `prior` on `tokens` (row-major sequences) in batches, without recording gradients.
-    public static func measure(prior: TokenPrior, tokens: [Int32], labels: [Int], codebookSize: Int, batch: Int = 500) -> PriorEvaluation {
+    public static func measure(prior: TokenPrior, tokens: [Int32], labels: [Int], batch: Int = 500) -> PriorEvaluation {
         let length = prior.configuration.sequenceLength
         let count = tokens.count / length
         func nats(conditional: Bool) -> Double {
@@ -90,7 +90,7 @@ public struct PriorEvaluation: Sendable, Codable {
             return total / Double(max(1, count * length))
         }
         let conditional = prior.configuration.classes > 0 && labels.allSatisfy { $0 >= 0 && $0 < prior.configuration.classes }
-        return PriorEvaluation(sequences: count, tokensPerSequence: length, codebookSize: codebookSize,
+        return PriorEvaluation(sequences: count, tokensPerSequence: length, codebookSize: prior.configuration.vocabulary,
                                bitsPerToken: nats(conditional: false) / log(2),
                                conditionalBitsPerToken: conditional ? nats(conditional: true) / log(2) : nil)
     }
@@ -212,12 +212,13 @@ public final class PriorTrainer {
                 }
             }
             progress.finish()
-            let evaluation = PriorEvaluation.measure(prior: prior, tokens: cache.testTokens, labels: cache.testLabels, codebookSize: cache.codebookSize)
-            metrics["epoch_train_bits_per_token", default: []].append(lossSum / Double(Swift.max(1, count)) / log(2))
+            let evaluation = PriorEvaluation.measure(prior: prior, tokens: cache.testTokens, labels: cache.testLabels)
+            let trainBits = lossSum / Double(Swift.max(1, count)) / log(2)
+            metrics["epoch_train_bits_per_token", default: []].append(trainBits)
             metrics["eval_bits_per_token", default: []].append(evaluation.bitsPerToken)
             if let conditional = evaluation.conditionalBitsPerToken { metrics["eval_conditional_bits_per_token", default: []].append(conditional) }
             progress.line(String(format: "epoch %d: train %.4f bits/token; test (%d sequences) %.4f bits/token = %.1f bits/image",
-                                 order.epoch + 1, lossSum / Double(Swift.max(1, count)) / log(2), evaluation.sequences,
+                                 order.epoch + 1, trainBits, evaluation.sequences,
                                  evaluation.bitsPerToken, evaluation.bitsPerImage)
                           + (evaluation.conditionalBitsPerToken.map { String(format: ", with the class token %.4f bits/token", $0) } ?? ""))
             try save(to: outputDirectory.appendingPathComponent(String(format: "epoch-%03d.h5", order.epoch + 1)), position: order.count)

@@ -70,22 +70,12 @@ public struct TokenCache: Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        func ints32(_ v: [Int32], rows: Int) -> StoredTensor {
-            var bytes = Data(count: v.count * 4)
-            bytes.withUnsafeMutableBytes { raw in for (i, x) in v.enumerated() { raw.storeBytes(of: x.littleEndian, toByteOffset: i * 4, as: Int32.self) } }
-            return StoredTensor(dtype: "I32", shape: [rows, sequenceLength], bytes: bytes)
-        }
-        func ints64(_ v: [Int]) -> StoredTensor {
-            var bytes = Data(count: v.count * 8)
-            bytes.withUnsafeMutableBytes { raw in for (i, x) in v.enumerated() { raw.storeBytes(of: Int64(x).littleEndian, toByteOffset: i * 8, as: Int64.self) } }
-            return StoredTensor(dtype: "I64", shape: [v.count], bytes: bytes)
-        }
         try TensorFile.write(to: url, attributes: ["format": Self.formatName, "tokenizer_fingerprint": tokenizerFingerprint,
                                                    "grid": "\(gridHeight)x\(gridWidth)", "codebook_size": String(codebookSize)],
-                             tensors: [NamedTensor(name: "train_tokens", tensor: ints32(trainTokens, rows: trainCount)),
-                                       NamedTensor(name: "train_labels", tensor: ints64(trainLabels)),
-                                       NamedTensor(name: "test_tokens", tensor: ints32(testTokens, rows: testCount)),
-                                       NamedTensor(name: "test_labels", tensor: ints64(testLabels))])
+                             tensors: [NamedTensor(name: "train_tokens", tensor: StoredTensor(integers: trainTokens, as: .i32, shape: [trainCount, sequenceLength])),
+                                       NamedTensor(name: "train_labels", tensor: StoredTensor(integers: trainLabels.map { Int64($0) }, as: .i64)),
+                                       NamedTensor(name: "test_tokens", tensor: StoredTensor(integers: testTokens, as: .i32, shape: [testCount, sequenceLength])),
+                                       NamedTensor(name: "test_labels", tensor: StoredTensor(integers: testLabels.map { Int64($0) }, as: .i64))])
     }
 
     /// Reads a cache; throws when the file is not one or is damaged.
@@ -93,19 +83,21 @@ public struct TokenCache: Sendable, Equatable {
         let names = ["train_tokens", "train_labels", "test_tokens", "test_labels"]
         let (attributes, tensors) = try TensorFile.read(from: url, attributeNames: ["format", "tokenizer_fingerprint", "grid", "codebook_size"],
                                                         tensorNames: names)
+        // A bad cache is only ever derived data: deleting it makes `vqcodec train prior` tokenize again.
+        func damaged(_ detail: String) -> TrainingError {
+            .failed("\(url.path) \(detail); delete it and `vqcodec train prior` tokenizes the data again")
+        }
         guard attributes["format"] == Self.formatName, let fingerprint = attributes["tokenizer_fingerprint"],
               let grid = attributes["grid"]?.split(separator: "x").compactMap({ Int($0) }), grid.count == 2,
               let k = attributes["codebook_size"].flatMap(Int.init), k >= 2 else {
-            throw TrainingError.failed("\(url.path) is not a vqcodec token cache (its root attributes are \(attributes))")
+            throw damaged("is not a vqcodec token cache: expected the root attributes format = \(Self.formatName), tokenizer_fingerprint, grid and codebook_size, found \(attributes)")
         }
         let length = grid[0] * grid[1]
         func tokens(_ name: String) throws -> [Int32] {
             let t = tensors[name]!
-            guard t.shape.count == 2, t.shape[1] == length else {
-                throw TrainingError.failed("\(url.path): \(name) has shape \(t.shape); expected [N, \(length)]")
-            }
+            guard t.shape.count == 2, t.shape[1] == length else { throw damaged("holds \(name) of shape \(t.shape), expected [N, \(length)]") }
             let values = try t.integers()
-            guard values.allSatisfy({ (0..<k).contains($0) }) else { throw TrainingError.failed("\(url.path): \(name) holds indices outside 0..<\(k)") }
+            guard values.allSatisfy({ (0..<k).contains($0) }) else { throw damaged("holds \(name) with indices outside 0..<\(k)") }
             return values.map { Int32($0) }
         }
         tokenizerFingerprint = fingerprint
@@ -117,7 +109,7 @@ public struct TokenCache: Sendable, Equatable {
         trainLabels = try tensors["train_labels"]!.integers()
         testLabels = try tensors["test_labels"]!.integers()
         guard trainLabels.count * length == trainTokens.count, testLabels.count * length == testTokens.count else {
-            throw TrainingError.failed("\(url.path): label and token counts differ")
+            throw damaged("holds \(trainLabels.count) + \(testLabels.count) labels for \(trainTokens.count / length) + \(testTokens.count / length) token grids; expected as many of each")
         }
     }
 

@@ -148,7 +148,7 @@ struct EvalPriorCommand: ParsableCommand {
             guard height * width == prior.configuration.sequenceLength else {
                 throw CodecError.modelUnavailable(name: "prior", reason: "it models \(prior.configuration.sequenceLength) tokens; the tokenizer gives \(height)x\(width)")
             }
-            let evaluation = PriorEvaluation.measure(prior: prior.model, tokens: tokens, labels: labels, codebookSize: prior.configuration.vocabulary)
+            let evaluation = PriorEvaluation.measure(prior: prior.model, tokens: tokens, labels: labels)
             let length = height * width
             let count = min(coded, labels.count)
             let grids = (0..<count).map { i in tokens[(i * length)..<((i + 1) * length)].map { Int($0) } }

@@ -40,9 +40,9 @@ private func temporaryFolder() -> URL {
         defer { try? FileManager.default.removeItem(at: root) }
         let cache = syntheticCache(count: 256)
         let trainer = try PriorTrainer(configuration: tinyConfiguration(epochs: 6), cache: cache, output: root, output: quiet)
-        let before = PriorEvaluation.measure(prior: trainer.prior, tokens: cache.testTokens, labels: cache.testLabels, codebookSize: 16)
+        let before = PriorEvaluation.measure(prior: trainer.prior, tokens: cache.testTokens, labels: cache.testLabels)
         try trainer.run()
-        let after = PriorEvaluation.measure(prior: trainer.prior, tokens: cache.testTokens, labels: cache.testLabels, codebookSize: 16)
+        let after = PriorEvaluation.measure(prior: trainer.prior, tokens: cache.testTokens, labels: cache.testLabels)
         #expect(before.bitsPerToken > 3.5)
         #expect(after.conditionalBitsPerToken! < before.bitsPerToken / 2, "\(before.bitsPerToken) -> \(after.conditionalBitsPerToken!)")
         #expect(after.conditionalBitsPerToken! < after.bitsPerToken, "the class token should help on class-dependent sequences")
