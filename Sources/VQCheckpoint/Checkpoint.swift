@@ -88,29 +88,16 @@ public struct Checkpoint: Sendable, Equatable {
         let known = Set(own.map(\.name))
         let extra = tensors.map(\.name).filter { !known.contains($0) }
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { first, _ in first })
-        var sources: [StoredTensor] = []
-        var converted: [Int: [Float]] = [:]
-        for (index, (name, parameter)) in own.enumerated() {
+        var values: [[Float]] = []
+        for (name, parameter) in own {
             guard let stored = byName[name] else { throw .missingTensor(name: name) }
             guard stored.shape == parameter.shape else { throw .shapeMismatch(name: name, expected: parameter.shape, found: stored.shape) }
-            if stored.dataType != .f32 { converted[index] = try stored.float32Values(name: name) }
-            sources.append(stored)
+            // float32 tensors read from HDF5 are arrays already: the parameter shares it (copy on write).
+            values.append(try stored.float32Values(name: name))
         }
         if !extra.isEmpty { throw .unexpectedTensors(names: extra) }
-        // Everything matched: now overwrite. float32 data is copied into the parameters' own storage.
-        for (index, (_, parameter)) in own.enumerated() {
-            if let values = converted[index] {
-                parameter.data = values
-                continue
-            }
-            #if _endian(little)
-            sources[index].bytes.withUnsafeBytes { source in
-                parameter.data.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix($0.count))) }
-            }
-            #else
-            parameter.data = try sources[index].float32Values(name: own[index].name)
-            #endif
-        }
+        // Everything matched: now overwrite.
+        for ((_, parameter), data) in zip(own, values) { parameter.data = data }
     }
 
     /// Loads the weights of the checkpoint at `url` into `model`, reading float32 tensors of an HDF5

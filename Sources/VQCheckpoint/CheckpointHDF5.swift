@@ -141,9 +141,9 @@ final class HDF5CheckpointReader {
     let fileSize: Int
     private(set) var header: [String: String] = [:]
     private(set) var formatVersion = 0
-    /// The file mapped into memory, for reading chunk data (nil when the file has a user block or cannot be
-    /// mapped; then libhdf5 reads the chunks).
-    let mapping: FileMapping?
+    /// The file opened for reading chunk data directly (nil when the file has a user block or cannot be
+    /// opened; then libhdf5 reads the chunks).
+    let chunkFile: ChunkFile?
 
     static let rootAttributes = ["format", "format_version", "model_kind", "model_config", "software_version", "created"]
 
@@ -156,7 +156,7 @@ final class HDF5CheckpointReader {
         } catch {
             throw .corrupt(path: path, detail: error.description)
         }
-        mapping = file.userBlockSize() == 0 ? FileMapping(path: path) : nil
+        chunkFile = file.userBlockSize() == 0 ? ChunkFile(path: path) : nil
         let format = try attribute("format", of: file.root, at: "/")
         guard let format else { throw .notACheckpoint(path: path, detail: "the root attribute 'format' is missing") }
         guard format == Checkpoint.formatName else {
@@ -257,6 +257,11 @@ final class HDF5CheckpointReader {
 
     /// Reads one dataset, verifying its checksum (fletcher32 while libhdf5 reads, or the recorded CRC-32).
     func read(_ entry: TensorEntry) throws(CheckpointError) -> StoredTensor {
+        #if _endian(little)
+        if entry.dtype == TensorDType.f32.rawValue, entry.hasChecksum, entry.filters.contains("fletcher32") {
+            return StoredTensor(float32: try readFloat32(entry), shape: entry.shape)
+        }
+        #endif
         guard entry.isSupported, let type = TensorDType(rawValue: entry.dtype) else {
             throw .unsupportedDType(name: entry.path, found: entry.dtype, expected: "one of \(TensorDType.supportedList)")
         }
@@ -273,7 +278,7 @@ final class HDF5CheckpointReader {
         guard let group = try group(groupPath) else { throw .missingTensor(name: entry.path) }
         let (data, crc) = try hdf5(entry.path) { () throws(HDF5Failure) -> (Data, String?) in
             let dataset = try group.openDataset(parts.last!)
-            let data = try dataset.read(as: type, elementCount: entry.elementCount, mapping: mapping)
+            let data = try dataset.read(as: type, elementCount: entry.elementCount, chunkFile: chunkFile)
             let crc = entry.filters.contains("fletcher32") ? nil : try dataset.stringAttribute(H5Types.crcAttribute)
             return (data, crc)
         }
@@ -294,7 +299,7 @@ final class HDF5CheckpointReader {
         let parts = entry.path.split(separator: "/").map(String.init)
         guard let group = try group(parts.dropLast().joined(separator: "/")) else { throw .missingTensor(name: entry.path) }
         return try hdf5(entry.path) { () throws(HDF5Failure) in
-            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount, mapping: mapping)
+            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount, chunkFile: chunkFile)
         }
     }
 

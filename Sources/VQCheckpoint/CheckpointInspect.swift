@@ -79,7 +79,7 @@ extension InspectReport {
     }
 
     private static func describe(_ name: String, _ tensor: StoredTensor, checksum: String?, statistics: Bool) -> Tensor {
-        Tensor(name: name, shape: tensor.shape, dtype: tensor.dtype, elements: tensor.elementCount, bytes: tensor.bytes.count,
+        Tensor(name: name, shape: tensor.shape, dtype: tensor.dtype, elements: tensor.elementCount, bytes: tensor.byteCount,
                checksum: checksum, statistics: statistics ? TensorStatistics(tensor.doubles()) : nil)
     }
 

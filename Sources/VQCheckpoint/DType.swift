@@ -53,24 +53,11 @@ extension StoredTensor {
     /// The number of elements (1 for rank 0).
     public var elementCount: Int { shape.reduce(1, *) }
 
-    /// A float32 tensor of `shape` holding `values`.
-    public init(float32 values: [Float], shape: [Int]) {
-        #if _endian(little)
-        let bytes = values.withUnsafeBytes { Data($0) }
-        #else
-        var bytes = Data(count: values.count * 4)
-        bytes.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
-        }
-        #endif
-        self.init(dtype: "F32", shape: shape, bytes: bytes)
-    }
-
     /// Every element widened to Double (exact for all supported types except 64-bit integers beyond 2^53).
     public func doubles() -> [Double] {
         guard let type = dataType else { return [] }
-        let n = Swift.min(elementCount, bytes.count / type.byteCount)
-        return bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Double] in
+        let n = Swift.min(elementCount, byteCount / type.byteCount)
+        return withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> [Double] in
             func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
                 T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
             }
@@ -97,8 +84,9 @@ extension StoredTensor {
             throw .unsupportedDType(name: name, found: dtype, expected: "a floating-point type (F32, F16, BF16, F64)")
         }
         if type == .f32 {
-            let count = Swift.min(elementCount, bytes.count / 4)
-            return bytes.withUnsafeBytes { raw in
+            if let values = float32Array, values.count == elementCount { return values }
+            let count = Swift.min(elementCount, byteCount / 4)
+            return withUnsafeBytes { raw in
                 [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                     #if _endian(little)
                     if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: raw.baseAddress!, byteCount: count * 4) }

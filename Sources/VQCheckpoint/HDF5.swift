@@ -179,8 +179,8 @@ struct H5Group: H5Object {
     /// the fletcher32 filter; rank-0 and empty tensors cannot be chunked, so they carry a CRC-32 attribute.
     func writeDataset(_ name: String, _ tensor: StoredTensor) throws(HDF5Failure) {
         guard let type = tensor.dataType else { throw HDF5Failure("write '\(name)'", detail: "unsupported dtype \(tensor.dtype)") }
-        guard tensor.bytes.count == tensor.elementCount * type.byteCount else {
-            throw HDF5Failure("write '\(name)'", detail: "\(tensor.bytes.count) bytes do not hold \(type.rawValue) \(tensor.shape)")
+        guard tensor.byteCount == tensor.elementCount * type.byteCount else {
+            throw HDF5Failure("write '\(name)'", detail: "\(tensor.byteCount) bytes do not hold \(type.rawValue) \(tensor.shape)")
         }
         try HDF5.locked { () throws(HDF5Failure) in
             let fileType = try H5Types.handle(for: type)
@@ -197,9 +197,9 @@ struct H5Group: H5Object {
             let dataset = try H5Handle(H5Dcreate2(handle.id, name, fileType.id, space.id, vq_h5p_default(), dcpl.id, vq_h5p_default()),
                                        "create dataset '\(name)'", closer: H5Dclose)
             if checksummed {
-                try H5Dataset(handle: dataset).writeChunks(tensor.bytes, grid: ChunkGrid(shape: tensor.shape, elementSize: type.byteCount))
+                try H5Dataset(handle: dataset).writeChunks(tensor, grid: ChunkGrid(shape: tensor.shape, elementSize: type.byteCount))
             } else if tensor.elementCount > 0 {
-                let status = tensor.bytes.withUnsafeBytes {
+                let status = tensor.withUnsafeBytes {
                     H5Dwrite(dataset.id, fileType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), $0.baseAddress)
                 }
                 try check(status, "write dataset '\(name)'")
@@ -275,14 +275,15 @@ struct H5Dataset: H5Object {
     /// them (contiguous chunks, fletcher32 only, stored type = `type`) are read chunk by chunk straight into
     /// the result and checked with `Fletcher32`; anything else goes through libhdf5's pipeline, which converts
     /// types and verifies fletcher32 itself.
-    func read(as type: TensorDType, elementCount: Int, mapping: FileMapping? = nil) throws(HDF5Failure) -> Data {
+    func read(as type: TensorDType, elementCount: Int, chunkFile: ChunkFile? = nil) throws(HDF5Failure) -> Data {
         guard elementCount > 0 else { return Data() }
         // Uninitialised memory: every byte is written (or the read fails), so zero-filling first would be
         // wasted work. 4 spare bytes hold the checksum of the last chunk read in place.
         let byteCount = elementCount * type.byteCount
         let storage = UnsafeMutableRawPointer.allocate(byteCount: byteCount + 4, alignment: 64)
+        HugePages.advise(storage, count: byteCount + 4)
         do throws(HDF5Failure) {
-            try read(into: UnsafeMutableRawBufferPointer(start: storage, count: byteCount + 4), as: type, byteCount: byteCount, mapping: mapping)
+            try read(into: UnsafeMutableRawBufferPointer(start: storage, count: byteCount + 4), as: type, byteCount: byteCount, chunkFile: chunkFile)
         } catch {
             storage.deallocate()
             throw error
@@ -292,12 +293,13 @@ struct H5Dataset: H5Object {
     }
 
     /// float32 elements straight into a new array (no intermediate buffer), for loading weights.
-    func readFloat32(elementCount: Int, mapping: FileMapping? = nil) throws(HDF5Failure) -> [Float] {
+    func readFloat32(elementCount: Int, chunkFile: ChunkFile? = nil) throws(HDF5Failure) -> [Float] {
         var failure: HDF5Failure?
         // One spare element: room for the last chunk's checksum when it is read in place.
         let values = [Float](unsafeUninitializedCapacity: elementCount + 1) { buffer, initialized in
+            HugePages.advise(UnsafeMutableRawPointer(buffer.baseAddress!), count: buffer.count * 4)
             do throws(HDF5Failure) {
-                try read(into: UnsafeMutableRawBufferPointer(buffer), as: .f32, byteCount: elementCount * 4, mapping: mapping)
+                try read(into: UnsafeMutableRawBufferPointer(buffer), as: .f32, byteCount: elementCount * 4, chunkFile: chunkFile)
                 initialized = elementCount
             } catch {
                 failure = error
@@ -310,12 +312,12 @@ struct H5Dataset: H5Object {
 
     /// Fills the first `byteCount` bytes of `buffer` (which has at least 4 more) with the elements as `type`.
     private func read(into buffer: UnsafeMutableRawBufferPointer, as type: TensorDType, byteCount: Int,
-                      mapping: FileMapping?) throws(HDF5Failure) {
+                      chunkFile: ChunkFile?) throws(HDF5Failure) {
         guard byteCount > 0 else { return }
         try HDF5.locked { () throws(HDF5Failure) in
             let memoryType = try H5Types.handle(for: type)
             if let grid = try directChunkGrid(type: type, memoryType: memoryType.id) {
-                try readChunks(into: buffer, dataBytes: byteCount, grid: grid, mapping: mapping)
+                try readChunks(into: buffer, dataBytes: byteCount, grid: grid, chunkFile: chunkFile)
             } else {
                 try check(H5Dread(handle.id, memoryType.id, vq_h5s_all(), vq_h5s_all(), vq_h5p_default(), buffer.baseAddress), "read")
             }
@@ -341,10 +343,10 @@ struct H5Dataset: H5Object {
     /// A chunk is read in place when its padding and checksum fit before the end of `buffer` (they land on
     /// the next chunk's bytes, which are read afterwards); otherwise through a scratch buffer.
     private func readChunks(into buffer: UnsafeMutableRawBufferPointer, dataBytes: Int, grid: ChunkGrid,
-                            mapping: FileMapping?) throws(HDF5Failure) {
+                            chunkFile: ChunkFile?) throws(HDF5Failure) {
         let stored = grid.chunkBytes + 4
-        if let mapping {
-            try readMappedChunks(into: buffer, grid: grid, file: mapping.bytes)
+        if let chunkFile {
+            try readLocatedChunks(into: buffer, grid: grid, file: chunkFile)
             return
         }
         var scratch: UnsafeMutableRawBufferPointer?
@@ -380,41 +382,69 @@ struct H5Dataset: H5Object {
         }
     }
 
-    /// Like `readChunks`, but takes each chunk's bytes from the memory-mapped file at the address libhdf5's
-    /// chunk index gives, checksumming and copying them in one pass.
-    private func readMappedChunks(into buffer: UnsafeMutableRawBufferPointer, grid: ChunkGrid, file: UnsafeRawBufferPointer) throws(HDF5Failure) {
+    /// Like `readChunks`, but reads each chunk's bytes with `pread` at the address libhdf5's chunk index gives
+    /// (bounds-checked against the file), skipping libhdf5's I/O layers. The chunks are located first; then
+    /// reading and checksumming (no libhdf5 calls) is spread over the cores, since a load from the page cache
+    /// is bound by that pass.
+    private func readLocatedChunks(into buffer: UnsafeMutableRawBufferPointer, grid: ChunkGrid, file: ChunkFile) throws(HDF5Failure) {
         let stored = grid.chunkBytes + 4
+        var chunks: [(coordinates: [hsize_t], address: Int, offset: Int, bytes: Int)] = []
         try grid.forEach { (coordinates, offset, bytes) throws(HDF5Failure) in
             var filterMask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
             guard H5Dget_chunk_info_by_coord(handle.id, coordinates, &filterMask, &address, &size) >= 0 else {
                 throw HDF5Failure("locate chunk at \(coordinates)")
             }
-            guard size == hsize_t(stored), filterMask == 0, address < haddr_t(file.count), haddr_t(file.count) - address >= haddr_t(stored) else {
+            guard size == hsize_t(stored), filterMask == 0, address < haddr_t(file.size), haddr_t(file.size) - address >= haddr_t(stored) else {
                 throw HDF5Failure("locate chunk at \(coordinates)",
-                                  detail: "the chunk index gives \(size) bytes at \(address) (filters \(filterMask)); expected \(stored) bytes inside the \(file.count)-byte file")
+                                  detail: "the chunk index gives \(size) bytes at \(address) (filters \(filterMask)); expected \(stored) bytes inside the \(file.size)-byte file")
             }
-            let source = UnsafeRawBufferPointer(rebasing: file[Int(address)..<(Int(address) + grid.chunkBytes)])
-            let computed: UInt32
-            if offset + grid.chunkBytes <= buffer.count {
-                computed = Fletcher32.checksum(source, copyingTo: buffer.baseAddress! + offset)
-            } else {
-                computed = Fletcher32.checksum(source)
-                (buffer.baseAddress! + offset).copyMemory(from: source.baseAddress!, byteCount: bytes)
-            }
-            let expected = UInt32(littleEndian: file.loadUnaligned(fromByteOffset: Int(address) + grid.chunkBytes, as: UInt32.self))
-            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else {
-                throw HDF5Failure("read chunk at \(coordinates)", detail: "data error detected by Fletcher32 checksum")
-            }
+            chunks.append((coordinates, Int(address), offset, bytes))
+        }
+        enum Outcome: UInt8 { case pending, sound, short, checksum }
+        let results = UnsafeMutableBufferPointer<Outcome>.allocate(capacity: chunks.count)
+        results.initialize(repeating: .pending)
+        defer { results.deallocate() }
+        let base = buffer.baseAddress!
+        func readAndVerify(_ index: Int) {
+            let chunk = chunks[index]
+            // A full chunk goes straight to its place; a padded edge chunk through a scratch buffer.
+            let scratch: UnsafeMutableRawBufferPointer? = chunk.bytes < grid.chunkBytes
+                ? .allocate(byteCount: grid.chunkBytes, alignment: 64) : nil
+            defer { scratch?.deallocate() }
+            let target = scratch ?? UnsafeMutableRawBufferPointer(start: base + chunk.offset, count: grid.chunkBytes)
+            var expected: UInt32 = 0
+            let complete = file.read(into: target, at: chunk.address)
+                && withUnsafeMutableBytes(of: &expected) { file.read(into: $0, at: chunk.address + grid.chunkBytes) }
+            guard complete else { results[index] = .short; return }
+            expected = UInt32(littleEndian: expected)
+            let computed = Fletcher32.checksum(UnsafeRawBufferPointer(target))
+            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else { results[index] = .checksum; return }
+            if let scratch { (base + chunk.offset).copyMemory(from: scratch.baseAddress!, byteCount: chunk.bytes) }
+            results[index] = .sound
+        }
+        if chunks.count > 1 {
+            // Each iteration writes only its own chunk's bytes and its own result slot.
+            let work = UncheckedSendable(readAndVerify)
+            DispatchQueue.concurrentPerform(iterations: chunks.count) { work.value($0) }
+        } else {
+            for index in chunks.indices { readAndVerify(index) }
+        }
+        let outcomes = Array(results)
+        if let bad = outcomes.firstIndex(where: { $0 != .sound }) {
+            let chunk = chunks[bad]
+            throw HDF5Failure("read chunk at \(chunk.coordinates)", detail: outcomes[bad] == .checksum
+                ? "data error detected by Fletcher32 checksum"
+                : "the file ended before the chunk's \(stored) bytes at \(chunk.address)")
         }
     }
 
     /// Writes `bytes` chunk by chunk with their fletcher32 appended, as the filter would store them.
-    func writeChunks(_ bytes: Data, grid: ChunkGrid) throws(HDF5Failure) {
+    func writeChunks(_ tensor: StoredTensor, grid: ChunkGrid) throws(HDF5Failure) {
         let stored = grid.chunkBytes + 4
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: stored, alignment: 64)
         defer { scratch.deallocate() }
         var failure: HDF5Failure?
-        bytes.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
+        tensor.withUnsafeBytes { (source: UnsafeRawBufferPointer) in
             do throws(HDF5Failure) {
                 try grid.forEach { (coordinates, offset, count) throws(HDF5Failure) in
                     scratch.baseAddress!.copyMemory(from: source.baseAddress! + offset, byteCount: count)
@@ -498,4 +528,11 @@ final class H5File {
             if !root.handle.close() { throw HDF5Failure("close") }
         }
     }
+}
+
+/// A value handed to worker threads whose accesses are disjoint by construction (each worker touches only
+/// its own indices).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -28,13 +28,73 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
 public struct StoredTensor: Sendable, Equatable {
     public var dtype: String
     public var shape: [Int]
-    /// The raw little-endian bytes.
-    public var bytes: Data
+
+    /// float32 data read from a checkpoint or taken from a model stays a `[Float]`, so handing it to a
+    /// parameter (`load(into:)`, `makeOptimizer`) or saving a snapshot shares the array instead of copying
+    /// it; everything else is raw bytes.
+    private enum Storage: Sendable {
+        case bytes(Data)
+        /// Native float32 values; only on little-endian machines, where they are also the stored bytes.
+        case float32([Float])
+    }
+    private var storage: Storage
 
     public init(dtype: String, shape: [Int], bytes: Data) {
         self.dtype = dtype
         self.shape = shape
-        self.bytes = bytes
+        storage = .bytes(bytes)
+    }
+
+    /// A float32 tensor of `shape` holding `values` (shared, not copied, on little-endian machines).
+    public init(float32 values: [Float], shape: [Int]) {
+        self.dtype = TensorDType.f32.rawValue
+        self.shape = shape
+        #if _endian(little)
+        storage = .float32(values)
+        #else
+        var bytes = Data(count: values.count * 4)
+        bytes.withUnsafeMutableBytes { raw in
+            for (i, v) in values.enumerated() { raw.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
+        }
+        storage = .bytes(bytes)
+        #endif
+    }
+
+    /// The raw little-endian bytes (a copy when the tensor holds float32 values; prefer `withUnsafeBytes`).
+    public var bytes: Data {
+        get {
+            switch storage {
+            case let .bytes(data): return data
+            case let .float32(values): return values.withUnsafeBytes { Data($0) }
+            }
+        }
+        set { storage = .bytes(newValue) }
+    }
+
+    /// The size of the raw bytes.
+    public var byteCount: Int {
+        switch storage {
+        case let .bytes(data): return data.count
+        case let .float32(values): return values.count * 4
+        }
+    }
+
+    /// Calls `body` with the raw little-endian bytes, without copying them.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case let .bytes(data): return try data.withUnsafeBytes(body)
+        case let .float32(values): return try values.withUnsafeBytes(body)
+        }
+    }
+
+    /// The float32 array itself when the tensor holds one.
+    var float32Array: [Float]? {
+        if case let .float32(values) = storage { return values }
+        return nil
+    }
+
+    public static func == (a: StoredTensor, b: StoredTensor) -> Bool {
+        a.dtype == b.dtype && a.shape == b.shape && a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 
     /// Integers as little-endian `type` elements of `shape` (default: one axis of all the values).
@@ -49,7 +109,7 @@ public struct StoredTensor: Sendable, Equatable {
     /// The values widened to Float (F32, F16, BF16, F64, I64, I32, U8).
     public func floats() throws -> [Float] {
         let n = shape.reduce(1, *)
-        return bytes.withUnsafeBytes { raw -> [Float] in
+        return withUnsafeBytes { raw -> [Float] in
             switch dtype {
             case "F32": return (0..<n).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
             case "F64": return (0..<n).map { Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self).littleEndian)) }
@@ -66,7 +126,7 @@ public struct StoredTensor: Sendable, Equatable {
     /// Integer values (I64, I32, U8), e.g. class indices.
     public func integers() throws -> [Int] {
         let n = shape.reduce(1, *)
-        return bytes.withUnsafeBytes { raw -> [Int] in
+        return withUnsafeBytes { raw -> [Int] in
             switch dtype {
             case "I64": return (0..<n).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
             case "I32": return (0..<n).map { Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self))) }

@@ -17,19 +17,19 @@ extension SafetensorsFile {
             guard entry.name != "__metadata__", seen.insert(entry.name).inserted else {
                 throw .conversionRefused("safetensors: tensor name '\(entry.name)' is reserved or appears twice")
             }
-            guard let type = tensor.dataType, tensor.bytes.count == tensor.elementCount * type.byteCount else {
-                throw .conversionRefused("safetensors: tensor '\(entry.name)' (\(tensor.dtype) \(tensor.shape)) has \(tensor.bytes.count) bytes, which do not match its type and shape")
+            guard let type = tensor.dataType, tensor.byteCount == tensor.elementCount * type.byteCount else {
+                throw .conversionRefused("safetensors: tensor '\(entry.name)' (\(tensor.dtype) \(tensor.shape)) has \(tensor.byteCount) bytes, which do not match its type and shape")
             }
             let shape = tensor.shape.map(String.init).joined(separator: ",")
-            entries.append("\(jsonString(entry.name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.bytes.count)]}")
-            offset += tensor.bytes.count
+            entries.append("\(jsonString(entry.name)):{\"dtype\":\"\(type.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + tensor.byteCount)]}")
+            offset += tensor.byteCount
         }
         var header = Data(("{" + entries.joined(separator: ",") + "}").utf8)
         header.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8))
         var data = Data(capacity: 8 + header.count + offset)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(header)
-        for entry in tensors { data.append(entry.tensor.bytes) }
+        for entry in tensors { entry.tensor.withUnsafeBytes { data.append($0.assumingMemoryBound(to: UInt8.self)) } }
         return data
     }
 

@@ -118,7 +118,7 @@ extension CheckpointCommand {
                                                   modelKind: modelKind, modelConfiguration: modelConfig)
             do throws(CheckpointError) {
                 let written = try conversion.convert(URL(fileURLWithPath: input), to: URL(fileURLWithPath: output))
-                let bytes = written.tensors.reduce(0) { $0 + $1.tensor.bytes.count }
+                let bytes = written.tensors.reduce(0) { $0 + $1.tensor.byteCount }
                 var parts = ["\(written.tensors.count) model tensors", "\(written.parameterCount) parameters", "\(bytes) bytes"]
                 if written.optimizer != nil { parts.append("optimizer state") }
                 if written.training != nil { parts.append("training state") }

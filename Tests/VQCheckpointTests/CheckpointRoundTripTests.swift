@@ -59,6 +59,27 @@ struct CheckpointRoundTripTests {
         }
     }
 
+    @Test("a checkpoint value and the model loaded from it stay independent (float32 arrays are shared copy-on-write)")
+    func sharedStorageIsCopyOnWrite() throws {
+        try withTemporaryDirectory { dir in
+            let model = smallConvModel(seed: 4)
+            let url = dir.appendingPathComponent("model.h5")
+            try Checkpoint(model: model).write(to: url)
+            let loaded = try Checkpoint(contentsOf: url)
+            let name = model.namedParameters[0].name
+            let saved = try #require(loaded.tensor(named: name))
+            // The same values as raw bytes compare equal to the array-backed tensor.
+            #expect(saved == StoredTensor(dtype: "F32", shape: saved.shape, bytes: saved.bytes))
+            let target = smallConvModel(seed: 5)
+            try loaded.load(into: target)
+            let parameter = try #require(target.parameter(named: name))
+            parameter.data[0] += 1
+            #expect(try #require(loaded.tensor(named: name)) == saved)
+            #expect(bits(try loaded.tensor(named: name)!.floats()) == bits(model.namedParameters[0].tensor.data))
+            #expect(bits(parameter.data) != bits(model.namedParameters[0].tensor.data))
+        }
+    }
+
     @Test("temporary files of killed saves are removed once stale; fresh ones are left alone")
     func abandonedTemporaries() throws {
         try withTemporaryDirectory { dir in
