@@ -7,7 +7,7 @@ import VQModels
 /// Configurations from files are checked before anything is built, so a damaged or hostile file cannot make
 /// a layer constructor trap or allocate without bound.
 public enum ModelRegistry {
-    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind, ConvVAE.kind, PhotoVQVAE.kind]
+    public static let kinds = [MLPVAE.kind, ConvVQVAE.kind, TokenPrior.kind, ConvVAE.kind, PhotoVQVAE.kind, ContextPrior.kind]
 
     /// At most this many parameters (1 GiB of float32) in a configuration read from a file.
     public static let parameterLimit = 1 << 28
@@ -34,6 +34,7 @@ public enum ModelRegistry {
         case TokenPrior.kind: return json(TokenPrior.Configuration())
         case PhotoVQVAE.kind: return json(PhotoVQVAE.Configuration())
         case ConvVAE.kind: return json(ConvVAE.Configuration())
+        case ContextPrior.kind: return json(ContextPrior.Configuration())
         default: throw .unknownModelKind(kind)
         }
     }
@@ -48,6 +49,7 @@ public enum ModelRegistry {
         case TokenPrior.kind: return try parameterCount(decode(TokenPrior.Configuration.self, kind: kind, json: json))
         case ConvVAE.kind: return try parameterCount(decode(ConvVAE.Configuration.self, kind: kind, json: json))
         case PhotoVQVAE.kind: return try parameterCount(decode(PhotoVQVAE.Configuration.self, kind: kind, json: json))
+        case ContextPrior.kind: return try parameterCount(decode(ContextPrior.Configuration.self, kind: kind, json: json))
         default: throw .unknownModelKind(kind)
         }
     }
@@ -62,6 +64,7 @@ public enum ModelRegistry {
         case TokenPrior.kind: return TokenPrior(configuration: try decode(TokenPrior.Configuration.self, kind: kind, json: json), rng: &rng)
         case ConvVAE.kind: return ConvVAE(configuration: try decode(ConvVAE.Configuration.self, kind: kind, json: json), rng: &rng)
         case PhotoVQVAE.kind: return PhotoVQVAE(configuration: try decode(PhotoVQVAE.Configuration.self, kind: kind, json: json), rng: &rng)
+        case ContextPrior.kind: return ContextPrior(configuration: try decode(ContextPrior.Configuration.self, kind: kind, json: json), rng: &rng)
         default: throw .unknownModelKind(kind)
         }
     }
@@ -159,5 +162,14 @@ public enum ModelRegistry {
         let (v, s, d, f) = (Double(c.vocabulary), Double(c.sequenceLength), Double(c.dimension), Double(c.hiddenSize))
         let block = 2 * d + (3 * d * d + 3 * d) + (d * d + d) + 2 * d + (d * f + f) + (f * d + d)
         return try bounded(kind, (v + 1 + Double(c.classes)) * d + s * d + Double(c.layers) * block + 2 * d + (d * v + v))
+    }
+
+    static func parameterCount(_ c: ContextPrior.Configuration) throws(CheckpointError) -> Int {
+        let kind = ContextPrior.kind
+        try sizes(kind, [("vocabulary", c.vocabulary), ("embedding", c.embedding), ("hiddenSize", c.hiddenSize)])
+        try require(c.vocabulary >= 2 && c.vocabulary <= 65536, kind, "vocabulary is \(c.vocabulary); expected 2...65536")
+        try require(c.levels >= 1 && c.levels <= 4, kind, "levels is \(c.levels); expected 1...4")
+        let (v, e, h, s) = (Double(c.vocabulary), Double(c.embedding), Double(c.hiddenSize), Double(c.slots))
+        return try bounded(kind, s * (v + 1) * e + Double(c.levels) * h + (s * e * h + h) + (h * v + v))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import VQImage
+import VQModels
 import VQTokenizer
 
 /// Images to `.vqc` bytes and back with a tokenizer: the library behind `vqcodec encode` and `vqcodec decode`.
@@ -138,12 +139,21 @@ public enum ModelCatalog {
         throw CodecError.modelNeeded(path: path, name: header.modelName, fingerprint: header.fingerprintHex, given: sameNameDiffers)
     }
 
-    /// A prior for method 4: a built-in name (`mnist`) or a checkpoint path.
+    /// A prior for method 4 or 5: a built-in name (`mnist`, `photo`) or a checkpoint path of either kind.
     public static func prior(named spec: String) throws -> PriorCoder {
+        if let builtin = BuiltinContextPrior(rawValue: spec) {
+            do { return PriorCoder(contextPrior: try ContextPriorModel.builtin(builtin)) } catch {
+                throw CodecError.modelUnavailable(name: spec, reason: "\(error)")
+            }
+        }
         if BuiltinPrior(rawValue: spec) == nil && !FileManager.default.fileExists(atPath: spec) {
             throw CodecError.unknownPrior(name: spec)
         }
-        do { return PriorCoder(prior: try Prior.named(spec)) } catch {
+        do { return PriorCoder(prior: try Prior.named(spec)) } catch PriorError.notAPrior(_, kind: ContextPrior.kind) {
+            do { return PriorCoder(contextPrior: try ContextPriorModel(checkpoint: URL(fileURLWithPath: spec))) } catch {
+                throw CodecError.modelUnavailable(name: spec, reason: "\(error)")
+            }
+        } catch {
             throw CodecError.modelUnavailable(name: spec, reason: "\(error)")
         }
     }

@@ -13,6 +13,8 @@ public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertibl
     case statistics = 3
     /// Arithmetic coding with an autoregressive prior's next-token probabilities; the header names the prior.
     case prior = 4
+    /// Arithmetic coding with a bounded-context prior over the residual levels; the header names the prior.
+    case contextPrior = 5
 
     public var description: String {
         switch self {
@@ -21,10 +23,14 @@ public enum EntropyMethod: UInt8, Sendable, CaseIterable, CustomStringConvertibl
         case .frequentFlag: return "frequent-flag (bit-packed, most frequent index as one bit)"
         case .statistics: return "statistics (arithmetic coding with the model's token statistics)"
         case .prior: return "prior (arithmetic coding with an autoregressive prior's probabilities)"
+        case .contextPrior: return "context prior (arithmetic coding with a bounded-context prior's probabilities)"
         }
     }
 
-    public var shortName: String { ["zstd", "stored", "frequent-flag", "statistics", "prior"][Int(rawValue)] }
+    /// Whether the header names a prior (methods 4 and 5).
+    public var namesPrior: Bool { self == .prior || self == .contextPrior }
+
+    public var shortName: String { ["zstd", "stored", "frequent-flag", "statistics", "prior", "context-prior"][Int(rawValue)] }
     static var knownList: String { allCases.map { "\($0.rawValue) (\($0.shortName))" }.joined(separator: ", ") }
 }
 
@@ -58,7 +64,7 @@ public struct ContainerHeader: Equatable, Sendable {
     public var method: EntropyMethod
     /// The first `fingerprintLength` bytes of the model's fingerprint (a SHA-256 over the decoder's tensors).
     public var fingerprint: [UInt8]
-    /// Method 4 only: the first `fingerprintLength` bytes of the prior's fingerprint.
+    /// Methods 4 and 5 only: the first `fingerprintLength` bytes of the prior's fingerprint.
     public var priorFingerprint: [UInt8]?
     /// The built-in model's name (`mnist`, `photo`), or nil for a model given as a checkpoint path.
     public var modelName: String?
@@ -95,7 +101,7 @@ public struct ContainerHeader: Equatable, Sendable {
         out.append(UInt8(version))
         out.append(method.rawValue)
         out += fingerprint
-        if method == .prior { out += priorFingerprint ?? [] }
+        if method.namesPrior { out += priorFingerprint ?? [] }
         let name = Array((modelName ?? "").utf8)
         out.appendVarint(name.count)
         out += name
@@ -123,7 +129,7 @@ public struct ContainerHeader: Equatable, Sendable {
         let methodByte = try reader.byte("method")
         guard let method = EntropyMethod(rawValue: methodByte) else { throw .unsupportedMethod(found: Int(methodByte)) }
         let fingerprint = try reader.bytes(fingerprintLength, "model fingerprint")
-        let priorFingerprint = method == .prior ? try reader.bytes(fingerprintLength, "prior fingerprint") : nil
+        let priorFingerprint = method.namesPrior ? try reader.bytes(fingerprintLength, "prior fingerprint") : nil
         let nameLength = try reader.varint("model name length", limit: maximumNameLength)
         let nameBytes = try reader.bytes(nameLength, "model name")
         guard nameBytes.allSatisfy(isNameByte) else {
@@ -158,9 +164,9 @@ public struct ContainerHeader: Equatable, Sendable {
             throw .invalidField(name: "model fingerprint", found: "\(fingerprint.count) bytes",
                                 expected: "\(ContainerHeader.fingerprintLength) bytes")
         }
-        guard (method == .prior) == (priorFingerprint?.count == ContainerHeader.fingerprintLength) else {
+        guard method.namesPrior == (priorFingerprint?.count == ContainerHeader.fingerprintLength) else {
             throw .invalidField(name: "prior fingerprint", found: priorFingerprint.map { "\($0.count) bytes" } ?? "none",
-                                expected: method == .prior ? "\(ContainerHeader.fingerprintLength) bytes with method 4" : "none with method \(method.rawValue)")
+                                expected: method.namesPrior ? "\(ContainerHeader.fingerprintLength) bytes with method \(method.rawValue)" : "none with method \(method.rawValue)")
         }
         if let name = modelName {
             let bytes = Array(name.utf8)
@@ -208,7 +214,7 @@ public struct ContainerHeader: Equatable, Sendable {
         case .stored: return packedLength
         case .zstd: return packedLength + packedLength / 128 + 64  // above ZSTD_compressBound + checksum
         case .frequentFlag: return (levels.reduce(0) { $0 + $1.bitsPerIndex + $1.count * ($1.bitsPerIndex + 1) } + 7) / 8
-        case .statistics, .prior: return (tokenCount * 17 + 64) / 8  // at most 16 bits per token with totals of 2^16, plus the end
+        case .statistics, .prior, .contextPrior: return (tokenCount * 17 + 64) / 8  // at most 16 bits per token with totals of 2^16, plus the end
         }
     }
 }
@@ -250,18 +256,19 @@ public struct ContainerFile: Equatable, Sendable {
         if method == nil || method == .statistics, let statistics, statistics.covers(levels) {
             candidates.append((.statistics, TokenPacking.packStatistics(levels: levels, indices: indices, statistics: statistics)))
         }
-        if method == nil || method == .prior, let prior, prior.covers(levels, modelFingerprint: fingerprint) {
-            candidates.append((.prior, prior.encode(indices[0])))
+        // `.prior` asks for prior coding with whichever kind of prior is given (method 4 or 5).
+        if method == nil || method?.namesPrior == true, let prior, prior.covers(levels, modelFingerprint: fingerprint) {
+            candidates.append((prior.method, prior.encode(levels: levels, indices: indices)))
         }
-        // Method 4's header carries the prior's fingerprint too.
-        func size(_ c: (EntropyMethod, [UInt8])) -> Int { c.1.count + (c.0 == .prior ? ContainerHeader.fingerprintLength : 0) }
+        // The header of methods 4 and 5 carries the prior's fingerprint too.
+        func size(_ c: (EntropyMethod, [UInt8])) -> Int { c.1.count + (c.0.namesPrior ? ContainerHeader.fingerprintLength : 0) }
         guard let best = candidates.min(by: { (size($0), $0.0.rawValue) < (size($1), $1.0.rawValue) }) else {
             if method == .statistics { throw .statisticsMissing(fingerprint: header.fingerprintHex) }
-            if method == .prior { throw .priorUnusable(fingerprint: header.fingerprintHex) }
+            if method?.namesPrior == true { throw .priorUnusable(fingerprint: header.fingerprintHex) }
             throw .payloadCorrupt("zstd could not compress the tokens")
         }
         header.method = best.0
-        header.priorFingerprint = best.0 == .prior ? prior!.fingerprintPrefix : nil
+        header.priorFingerprint = best.0.namesPrior ? prior!.fingerprintPrefix : nil
         header.payloadLength = best.1.count
         try header.validate()
         var bytes = header.serialized()
@@ -295,16 +302,17 @@ public struct ContainerFile: Equatable, Sendable {
                 throw .statisticsMissing(fingerprint: header.fingerprintHex)
             }
             indices = try TokenPacking.unpackStatistics(payload, levels: header.levels, statistics: stats)
-        case .prior:
+        case .prior, .contextPrior:
             let wanted = header.priorFingerprint!
-            guard let coder = prior.flatMap({ $0.fingerprintPrefix == wanted ? $0 : nil }) ?? PriorCoder.shipped(fingerprintPrefix: wanted) else {
-                throw .priorMissing(fingerprint: header.priorFingerprintHex!, given: prior.map { String($0.prior.fingerprint.prefix(16)) })
+            guard let coder = prior.flatMap({ $0.fingerprintPrefix == wanted ? $0 : nil }) ?? PriorCoder.shipped(fingerprintPrefix: wanted),
+                  coder.method == header.method else {
+                throw .priorMissing(fingerprint: header.priorFingerprintHex!, given: prior.map { String($0.fingerprint.prefix(16)) })
             }
             guard coder.covers(header.levels, modelFingerprint: header.fingerprint) else {
                 throw .invalidField(name: "level grids", found: header.levels.map { "\($0.height)x\($0.width) of \($0.codebookSize)" }.joined(separator: ", "),
-                                    expected: "the grid of the prior the file names (\(coder.prior.configuration.sequenceLength) tokens of \(coder.prior.configuration.vocabulary) codes, for the model it was trained on)")
+                                    expected: "the grids of the prior the file names (\(coder.coverage))")
             }
-            indices = [try coder.decode(payload, count: header.levels[0].count)]
+            indices = try coder.decode(payload, levels: header.levels)
         }
         self.header = header
         self.indices = indices

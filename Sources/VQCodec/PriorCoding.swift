@@ -2,18 +2,64 @@ import Foundation
 import VQModels
 import VQTokenizer
 
-/// `.vqc` method 4: tokens arithmetic-coded with an autoregressive prior's next-token probabilities
-/// (Formats/vqc.md). The probabilities come from `PriorSession`, whose float32 arithmetic is fixed
-/// operation by operation, and are quantised to integer frequencies, so encoder and decoder build the same
-/// tables whatever the thread count, BLAS or build configuration.
+/// `.vqc` methods 4 and 5: tokens arithmetic-coded with a prior's probabilities (Formats/vqc.md): method 4
+/// with a `TokenPrior` over one fixed-size grid (next-token probabilities from `PriorSession`), method 5 with
+/// a `ContextPrior` over the residual levels of a grid of any size. The float32 arithmetic of both is fixed
+/// operation by operation, and the probabilities are quantised to integer frequencies, so encoder and decoder
+/// build the same tables whatever the thread count, BLAS or build configuration.
 public struct PriorCoder: Sendable {
-    public let prior: Prior
+    public enum Model: Sendable {
+        case sequence(Prior)
+        case context(ContextPriorModel)
+    }
+    public let model: Model
     /// The first bytes of the prior's fingerprint, as a file records them.
     public let fingerprintPrefix: [UInt8]
 
     public init(prior: Prior) {
-        self.prior = prior
+        model = .sequence(prior)
         fingerprintPrefix = Codec.fingerprintPrefix(prior.fingerprint)
+    }
+
+    public init(contextPrior: ContextPriorModel) {
+        model = .context(contextPrior)
+        fingerprintPrefix = Codec.fingerprintPrefix(contextPrior.fingerprint)
+    }
+
+    /// The method of the files this coder writes.
+    public var method: EntropyMethod {
+        if case .context = model { return .contextPrior }
+        return .prior
+    }
+
+    /// The transformer prior (method 4), if that is what this coder uses.
+    public var prior: Prior? {
+        if case let .sequence(prior) = model { return prior }
+        return nil
+    }
+
+    public var fingerprint: String {
+        switch model {
+        case let .sequence(prior): return prior.fingerprint
+        case let .context(prior): return prior.fingerprint
+        }
+    }
+
+    public var name: String? {
+        switch model {
+        case let .sequence(prior): return prior.name
+        case let .context(prior): return prior.name
+        }
+    }
+
+    /// What grids the prior codes, for error messages.
+    var coverage: String {
+        switch model {
+        case let .sequence(prior):
+            return "one level of \(prior.configuration.sequenceLength) tokens of \(prior.configuration.vocabulary) codes, for the model it was trained on"
+        case let .context(prior):
+            return "1 to \(prior.configuration.levels) levels of any size with \(prior.configuration.vocabulary) codes, for the model it was trained on"
+        }
     }
 
     /// Probabilities are scaled to this many units before `FrequencyTable` gives every code at least 1 of
@@ -22,10 +68,46 @@ public struct PriorCoder: Sendable {
 
     /// Whether this prior can code a file with these levels made by the model with `modelFingerprint`.
     func covers(_ levels: [LevelShape], modelFingerprint: [UInt8]) -> Bool {
-        let c = prior.configuration
-        guard levels.count == 1, levels[0].count == c.sequenceLength, levels[0].codebookSize == c.vocabulary else { return false }
-        if let recorded = c.tokenizerFingerprint { return Codec.fingerprintPrefix(recorded) == modelFingerprint }
+        let recorded: String?
+        switch model {
+        case let .sequence(prior):
+            let c = prior.configuration
+            guard levels.count == 1, levels[0].count == c.sequenceLength, levels[0].codebookSize == c.vocabulary else { return false }
+            recorded = c.tokenizerFingerprint
+        case let .context(prior):
+            let c = prior.configuration
+            guard (1...c.levels).contains(levels.count), levels.allSatisfy({ $0.codebookSize == c.vocabulary }),
+                  levels.allSatisfy({ $0.height == levels[0].height && $0.width == levels[0].width }) else { return false }
+            recorded = c.tokenizerFingerprint
+        }
+        if let recorded { return Codec.fingerprintPrefix(recorded) == modelFingerprint }
         return true
+    }
+
+    /// The payload for `indices` (one array per level, row-major).
+    func encode(levels: [LevelShape], indices: [[Int]]) -> [UInt8] {
+        switch model {
+        case .sequence: return encode(indices[0])
+        case let .context(prior): return ContextCoding.encode(indices, levels: levels, weights: prior.weights)
+        }
+    }
+
+    /// The indices of each level from a payload of this coder's method.
+    func decode(_ payload: [UInt8], levels: [LevelShape]) throws(ContainerError) -> [[Int]] {
+        switch model {
+        case .sequence: return [try decode(payload, count: levels[0].count)]
+        case let .context(prior): return try ContextCoding.decode(payload, levels: levels, weights: prior.weights)
+        }
+    }
+
+    /// The information content of `indices` under the coding tables, in bits.
+    public func estimatedBits(levels: [LevelShape], indices: [[Int]]) -> Double {
+        switch model {
+        case .sequence: return estimatedBits(indices[0])
+        case let .context(prior):
+            let tables = ContextCoding.tables(indices, levels: levels, weights: prior.weights)
+            return PriorCoder.bits(indices.flatMap { $0 }, tables: tables)
+        }
     }
 
     /// The coding table for the token after those fed to `session` so far.
@@ -36,8 +118,9 @@ public struct PriorCoder: Sendable {
         return FrequencyTable(counts: probabilities.map { p in p.isFinite && p > 0 ? UInt64((p * probabilityScale).rounded(.down)) : 0 })
     }
 
-    /// The tables for coding `indices` (one per token), from an unconditional start (BOS).
+    /// The tables for coding `indices` (one per token), from an unconditional start (BOS) (method 4).
     func tables(for indices: [Int]) -> [FrequencyTable] {
+        let prior = self.prior!
         var session = PriorSession(weights: prior.weights)
         var token = prior.configuration.beginToken
         var tables: [FrequencyTable] = []
@@ -58,6 +141,7 @@ public struct PriorCoder: Sendable {
     }
 
     func decode(_ payload: [UInt8], count: Int) throws(ContainerError) -> [Int] {
+        let prior = self.prior!
         var decoder = ArithmeticDecoder(payload)
         var session = PriorSession(weights: prior.weights)
         var token = prior.configuration.beginToken
@@ -86,11 +170,19 @@ public struct PriorCoder: Sendable {
         ShippedPriors.shared.coders().first { $0.fingerprintPrefix == prefix }
     }
 
+    /// The tokenizer fingerprint the prior recorded.
+    var tokenizerFingerprint: String? {
+        switch model {
+        case let .sequence(prior): return prior.configuration.tokenizerFingerprint
+        case let .context(prior): return prior.configuration.tokenizerFingerprint
+        }
+    }
+
     /// The built-in prior that models `tokenizer`'s tokens, if any.
     public static func builtin(for tokenizer: Tokenizer) -> PriorCoder? {
         let fingerprint = Codec.fingerprintPrefix(tokenizer.fingerprint)
         return ShippedPriors.shared.coders().first { coder in
-            coder.prior.configuration.tokenizerFingerprint.map { Codec.fingerprintPrefix($0) == fingerprint } ?? false
+            coder.tokenizerFingerprint.map { Codec.fingerprintPrefix($0) == fingerprint } ?? false
         }
     }
 }
@@ -107,6 +199,9 @@ final class ShippedPriors: @unchecked Sendable {
                 loaded = BuiltinPrior.allCases.compactMap { builtin in
                     guard Prior.builtinURL(builtin) != nil, let prior = try? Prior.builtin(builtin) else { return nil }
                     return PriorCoder(prior: prior)
+                } + BuiltinContextPrior.allCases.compactMap { builtin in
+                    guard ContextPriorModel.builtinURL(builtin) != nil, let prior = try? ContextPriorModel.builtin(builtin) else { return nil }
+                    return PriorCoder(contextPrior: prior)
                 }
             }
             return loaded!
@@ -132,7 +227,8 @@ public struct PriorCodingReport: Codable, Sendable {
     /// Codes each grid (one level, `gridHeight` x `gridWidth`, row-major) of `tokenizer`'s tokens as the file of
     /// an image of the size they decode to, with methods 0, 3 (when the model's statistics ship) and 4.
     public static func measure(coder: PriorCoder, tokenizer: Tokenizer, grids: [[Int]], gridHeight: Int, gridWidth: Int) throws -> PriorCodingReport {
-        let shape = LevelShape(height: gridHeight, width: gridWidth, codebookSize: coder.prior.configuration.vocabulary)
+        guard let prior = coder.prior else { throw ContainerError.priorUnusable(fingerprint: String(tokenizer.fingerprint.prefix(16))) }
+        let shape = LevelShape(height: gridHeight, width: gridWidth, codebookSize: prior.configuration.vocabulary)
         let (width, height, channels) = (gridWidth * tokenizer.downsampling, gridHeight * tokenizer.downsampling, tokenizer.channels)
         let fingerprint = Codec.fingerprintPrefix(tokenizer.fingerprint)
         guard coder.covers([shape], modelFingerprint: fingerprint) else { throw ContainerError.priorUnusable(fingerprint: String(tokenizer.fingerprint.prefix(16))) }

@@ -107,7 +107,7 @@ func readPPM(_ url: URL) throws -> Image {
 }
 
 /// The PNG images of `folders`, in name order, converted to `channels` colour channels (alpha dropped).
-func loadPNGFolders(_ folders: [URL], channels: Int) throws -> [Image] {
+public func loadPNGFolders(_ folders: [URL], channels: Int) throws -> [Image] {
     var result: [Image] = []
     for folder in folders {
         let names: [String]

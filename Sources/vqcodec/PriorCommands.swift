@@ -7,18 +7,18 @@ import VQImage
 import VQTokenizer
 import VQTraining
 
-/// The tokenizer a prior's tokens decode with: --tokenizer, or the built-in the prior records.
-private func decodingTokenizer(for prior: Prior, given: String?) throws -> Tokenizer {
+/// The tokenizer a prior's tokens decode with: --tokenizer, or the built-in whose fingerprint the prior records.
+private func decodingTokenizer(recorded fingerprint: String?, given: String?) throws -> Tokenizer {
     if let given { return try ModelCatalog.tokenizer(named: given) }
-    guard let builtin = prior.builtinTokenizer() else {
-        throw CodecError.modelUnavailable(name: "tokenizer", reason: "the prior was trained on the tokens of the model with fingerprint "
-            + "\(prior.configuration.tokenizerFingerprint?.prefix(16) ?? "(not recorded)"), which is not a built-in of this build; pass it with --tokenizer PATH")
+    for builtin in BuiltinTokenizer.allCases where Tokenizer.builtinURL(builtin) != nil {
+        if let t = try? Tokenizer.builtin(builtin), t.fingerprint == fingerprint { return t }
     }
-    return builtin
+    throw CodecError.modelUnavailable(name: "tokenizer", reason: "the prior was trained on the tokens of the model with fingerprint "
+        + "\(fingerprint?.prefix(16) ?? "(not recorded)"), which is not a built-in of this build; pass it with --tokenizer PATH")
 }
 
-private func loadPrior(_ spec: String) throws -> Prior {
-    do { return try ModelCatalog.prior(named: spec).prior } catch { throw priorFailure(error) }
+private func loadPrior(_ spec: String) throws -> PriorCoder {
+    do { return try ModelCatalog.prior(named: spec) } catch { throw priorFailure(error) }
 }
 
 /// Prints a prior command's error and returns its exit code: 2 for bad input (missing or malformed data, an
@@ -84,9 +84,12 @@ struct SamplePriorCommand: ParsableCommand {
     }
 
     func run() throws {
-        let prior = try loadPrior(prior)
+        let coder = try loadPrior(prior)
         do {
-            let tokenizer = try decodingTokenizer(for: prior, given: self.tokenizer)
+            guard let prior = coder.prior else {
+                throw PriorError.invalidSampling("\(self.prior) is a bounded-context prior, which codes photographs but does not sample here; sample from a transformer prior such as mnist")
+            }
+            let tokenizer = try decodingTokenizer(recorded: prior.configuration.tokenizerFingerprint, given: self.tokenizer)
             let start = Date()
             if eachClass && prior.configuration.classes == 0 { throw PriorError.classOutOfRange(requested: 0, classes: 0) }
             let labels: [Int?] = eachClass ? (0..<prior.configuration.classes).map { $0 } : [label]
@@ -115,11 +118,15 @@ struct EvalPriorCommand: ParsableCommand {
         commandName: "prior",
         abstract: "Test negative log-likelihood of a prior in bits per token and per image, and the real coded file sizes.",
         discussion: """
-        Tokenizes the MNIST test split with the prior's tokenizer, then reports the prior's cross-entropy \
-        (bits per token, without and, for conditional priors, with the class token), beside log2(K) per token, \
-        and for the first --coded images the mean .vqc file sizes with the zstd-packed indices (method 0), the \
-        shipped token statistics (method 3) and the prior (method 4), and how far the prior-coded payloads are \
-        from the ideal code length of the prior's quantised probabilities.
+        Transformer priors (mnist): tokenizes the MNIST test split with the prior's tokenizer, then reports the \
+        prior's cross-entropy (bits per token, without and, for conditional priors, with the class token), beside \
+        log2(K) per token, and for the first --coded images the mean .vqc file sizes with the zstd-packed indices \
+        (method 0), the shipped token statistics (method 3) and the prior (method 4), and how far the prior-coded \
+        payloads are from the ideal code length of the prior's quantised probabilities.
+        Bounded-context priors (photo): --data is a folder of PNG or PPM photographs (e.g. ../shared/data/kodak); \
+        for 1 to all levels, the mean bits per pixel of the real files with the best of methods 0 to 3 and with \
+        the prior (method 5), and the prior's bits per token (ideal and real).
+        Example: vqcodec eval prior photo --data ../shared/data/kodak --coded 24
 
         Exit codes: 0 success; 1 failure (a model cannot be loaded); 2 bad usage or unreadable data.
         """
@@ -128,22 +135,23 @@ struct EvalPriorCommand: ParsableCommand {
     @Argument(help: "The prior: a built-in name (mnist) or a checkpoint path.")
     var prior: String
 
-    @Option(help: "Folder with the MNIST IDX files (the test split is used).")
+    @Option(help: "Folder with the MNIST IDX files (the test split is used), or of photographs for a context prior.")
     var data: String
 
     @Option(help: "The tokenizer (default: the built-in the prior was trained on).")
     var tokenizer: String?
 
-    @Option(help: "Images to code with each method for the file-size figures (0: none).")
+    @Option(help: "Images to code with each method for the file-size figures (0: none; context priors: at least 1).")
     var coded = 1000
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws {
-        let prior = try loadPrior(prior)
+        let coder = try loadPrior(prior)
         do {
-            let tokenizer = try decodingTokenizer(for: prior, given: self.tokenizer)
+            guard let prior = coder.prior else { return try evaluateContextPrior(coder) }
+            let tokenizer = try decodingTokenizer(recorded: prior.configuration.tokenizerFingerprint, given: self.tokenizer)
             let (tokens, labels, height, width) = try TokenCache.tokenize(tokenizer: tokenizer, mnist: URL(fileURLWithPath: data), split: .test)
             guard height * width == prior.configuration.sequenceLength else {
                 throw CodecError.modelUnavailable(name: "prior", reason: "it models \(prior.configuration.sequenceLength) tokens; the tokenizer gives \(height)x\(width)")
@@ -176,5 +184,28 @@ struct EvalPriorCommand: ParsableCommand {
                              report.priorPayloadBytes, report.estimatedBits, report.estimatedBits / 8, report.worstExcessBytes))
             }
         } catch { throw priorFailure(error) }
+    }
+
+    /// `eval prior` for a bounded-context prior: real file sizes of photographs for 1...levels levels.
+    func evaluateContextPrior(_ coder: PriorCoder) throws {
+        guard case let .context(prior) = coder.model else { return }
+        let tokenizer = try decodingTokenizer(recorded: prior.configuration.tokenizerFingerprint, given: self.tokenizer)
+        let images = Array(try loadPNGFolders([URL(fileURLWithPath: data)], channels: tokenizer.channels).prefix(max(1, coded)))
+        let start = Date()
+        let report = try ContextPriorCodingReport.measure(coder: coder, tokenizer: tokenizer, images: images)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(String(format: "%d photographs from %@, tokenizer %@ (codebook %d: log2 K = %.3f bits per token); %.1f s", report.images, data,
+                     tokenizer.name ?? "(checkpoint)", prior.configuration.vocabulary, log2(Double(prior.configuration.vocabulary)),
+                     Date().timeIntervalSince(start)))
+        print("levels  best of methods 0-3  context prior (method 5)  ratio  prior bits/token (ideal, real)  worst excess")
+        for row in report.rows {
+            print(String(format: "%6d  %14.4f bpp  %19.4f bpp  %5.3f  %14.3f, %.3f  %9d B", row.levels, row.automaticBitsPerPixel,
+                         row.priorBitsPerPixel, row.priorToAutomatic, row.estimatedBitsPerToken, row.payloadBitsPerToken, row.worstExcessBytes))
+        }
     }
 }

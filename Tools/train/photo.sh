@@ -13,16 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${1:-/tmp/vqcodec-train/photo}
 shift || true
-SRC=${VQ_BSDS_DIR:-../shared/data/bsds500}
-CACHE=${VQ_BSDS_CACHE:-/tmp/bsds500-ppm}
-command -v djpeg >/dev/null || { echo "djpeg not found: apt-get install -y libjpeg-turbo-progs" >&2; exit 2; }
-for split in train val test; do
-    mkdir -p "$CACHE/$split"
-    for f in "$SRC/$split"/*.jpg; do
-        out="$CACHE/$split/$(basename "${f%.jpg}").ppm"
-        [[ -f "$out" ]] || djpeg -outfile "$out" "$f"
-    done
-done
+# shellcheck source=../lib/bsds-ppm.sh
+source Tools/lib/bsds-ppm.sh
 # shellcheck source=../lib/release-binary.sh
 source Tools/lib/release-binary.sh
 mkdir -p "$OUT"
