@@ -21,7 +21,7 @@ public enum Codec {
     /// Encodes images (gray or RGB, no alpha: see `prepare`) with `tokenizer`, using its first `levels` levels.
     /// Images whose channel count differs from the model's are converted for it; the file records the image's own
     /// channel count and decoding converts back.
-    /// `method` nil picks the smallest of methods 0 to 3 per file (and 4 when `prior` is given); `.prior` needs
+    /// `method` nil picks the smallest of methods 0 to 3 per file (and 4 or 5 when `prior` is given); `.prior` needs
     /// `prior` (see `PriorCoder.builtin(for:)`).
     public static func encode(_ images: [Image], tokenizer: Tokenizer, levels: Int? = nil, method: EntropyMethod? = nil,
                               prior: PriorCoder? = nil) throws -> [[UInt8]] {

@@ -39,7 +39,7 @@ public enum ContainerError: Error, CustomStringConvertible, Equatable, Sendable 
             return "the .vqc file is coded with the prior of fingerprint \(fingerprint), which this build does not ship"
                 + (given.map { " (--prior is \($0))" } ?? "") + "; pass that prior with --prior PATH"
         case let .priorUnusable(fingerprint):
-            return "no usable prior for the model with fingerprint \(fingerprint): a prior codes one token grid of its own length and codebook, trained on this model's tokens; pass one with --prior or choose another --entropy"
+            return "no usable prior for the model with fingerprint \(fingerprint): a transformer prior codes one token grid of its own length and codebook, a context prior up to its number of levels of its codebook, each trained on this model's tokens; pass one with --prior or choose another --entropy"
         case let .tooLarge(what, found, limit):
             return "\(what) is \(found), above the limit of \(limit); refusing it before allocating memory"
         }

@@ -12,7 +12,7 @@ public struct EncodeJob: Sendable {
     /// The payload coding; nil picks the smallest of methods 0 to 3 per file. `.prior` uses `prior`, or the
     /// built-in prior of the tokenizer.
     public var method: EntropyMethod?
-    /// A prior for method 4: a built-in name or a checkpoint path (implies `.prior` when `method` is nil).
+    /// A prior for method 4 or 5: a built-in name or a checkpoint path (implies `.prior` when `method` is nil).
     public var prior: String?
     /// Progress on standard error for batches that take more than a second.
     public var showProgress = true

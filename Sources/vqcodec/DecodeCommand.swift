@@ -30,7 +30,7 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "Tokenizer to decode with: a built-in name (mnist, photo) or a checkpoint path.")
     var model: String?
 
-    @Option(help: "The prior of prior-coded (method 4) files that is not a built-in: a checkpoint path.")
+    @Option(help: "The prior of prior-coded (method 4 or 5) files that is not a built-in: a checkpoint path.")
     var prior: String?
 
     @Option(help: "An original PNG to compare the decoded image with (one input): prints PSNR and SSIM.")

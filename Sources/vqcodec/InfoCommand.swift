@@ -18,7 +18,7 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    @Option(help: "The prior of a prior-coded (method 4) file that is not a built-in, to check its token data too.")
+    @Option(help: "The prior of a prior-coded (method 4 or 5) file that is not a built-in, to check its token data too.")
     var prior: String?
 
     func run() throws {

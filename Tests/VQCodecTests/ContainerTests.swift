@@ -28,17 +28,29 @@ import VQTokenizer
         return PriorCoder(prior: Prior(model: model))
     }()
 
+    /// A small random context prior over two levels of 512 codes, for method 5.
+    static let contextPrior: PriorCoder = {
+        var rng = RandomGenerator(seed: 13)
+        let model = ContextPrior(configuration: .init(vocabulary: 512, levels: 2, embedding: 4, hiddenSize: 16), rng: &rng)
+        for p in model.parameters { for i in p.data.indices { p.data[i] *= 20 } }
+        return PriorCoder(contextPrior: ContextPriorModel(model: model))
+    }()
+
+    /// The prior a method needs in these tests.
+    static func prior(for method: EntropyMethod) -> PriorCoder { method == .contextPrior ? contextPrior : prior }
+
     @Test(arguments: EntropyMethod.allCases)
     func roundTripsEveryMethod(method: EntropyMethod) throws {
-        // Method 4 codes one level; the others get two.
+        // Method 4 codes one level, method 5 levels of one shape and codebook; the others get two different ones.
         let levels = method == .prior ? [LevelShape(height: 7, width: 7, codebookSize: 512)]
+            : method == .contextPrior ? [LevelShape(height: 7, width: 7, codebookSize: 512), LevelShape(height: 7, width: 7, codebookSize: 512)]
             : [LevelShape(height: 7, width: 7, codebookSize: 512), LevelShape(height: 3, width: 5, codebookSize: 100)]
         let indices = levels.map { sampleIndices($0) }
         let stats = ContainerTests.statistics(levels)
         let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
                                              channels: 1, levels: levels, indices: indices, method: method, statistics: stats,
-                                             prior: ContainerTests.prior)
-        let file = try ContainerFile(bytes, statistics: stats, prior: ContainerTests.prior)
+                                             prior: ContainerTests.prior(for: method))
+        let file = try ContainerFile(bytes, statistics: stats, prior: ContainerTests.prior(for: method))
         #expect(file.indices == indices)
         #expect(file.header.method == method)
         #expect(file.header.modelName == "mnist")

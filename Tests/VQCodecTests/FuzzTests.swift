@@ -32,7 +32,7 @@ import VQTokenizer
         for method in EntropyMethod.allCases {
             files.append(try ContainerFile.encode(fingerprint: fp, modelName: "mnist", width: 28, height: 28, channels: 1,
                                                   levels: [level], indices: [digits], method: method, statistics: statistics,
-                                                  prior: ContainerTests.prior))
+                                                  prior: ContainerTests.prior(for: method)))
         }
         files.append(try Codec.encode(TestModels.digit(width: 61, height: 23), tokenizer: TestModels.gray))
         let two = [LevelShape(height: 3, width: 4, codebookSize: 300), LevelShape(height: 3, width: 4, codebookSize: 7)]
@@ -75,7 +75,9 @@ import VQTokenizer
             let bytes = FuzzTests.mutate(seeds[g.below(seeds.count)], &g)
             let start = Date()
             do {
-                let file = try ContainerFile(bytes, statistics: FuzzTests.statistics, prior: ContainerTests.prior)
+                // The prior of the method the (possibly mutated) method byte names, so method 5 mutants reach its decoder.
+                let method = bytes.count > 4 ? EntropyMethod(rawValue: bytes[4]) ?? .zstd : .zstd
+                let file = try ContainerFile(bytes, statistics: FuzzTests.statistics, prior: ContainerTests.prior(for: method))
                 let header = file.header
                 if ModelCatalog.matches(TestModels.gray, header) {
                     let image = try Codec.decode([file], tokenizer: TestModels.gray)[0]

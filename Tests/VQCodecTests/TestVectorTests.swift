@@ -31,7 +31,7 @@ import VQImage
         let fingerprint: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67]
         let level = LevelShape(height: 7, width: 7, codebookSize: 512)
         let indices = (0..<49).map { i in (i / 7 == 0 || i / 7 == 6 || i % 7 == 0 || i % 7 == 6) ? 42 : (i * 97) % 512 }
-        return try EntropyMethod.allCases.filter { $0 != .prior }.map { method in
+        return try EntropyMethod.allCases.filter { !$0.namesPrior }.map { method in
             ("container-\(method.shortName)", try ContainerFile.encode(fingerprint: fingerprint, modelName: "mnist", width: 28, height: 28,
                                                                         channels: 1, levels: [level], indices: [indices], method: method,
                                                                         statistics: statistics))
