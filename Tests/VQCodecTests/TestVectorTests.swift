@@ -42,6 +42,7 @@ import VQImage
         var result: [(Vector, [UInt8])] = []
         let cases: [(String, BuiltinTokenizer)] = [
             ("Samples/digit-00000-7.png", .mnist), ("Samples/digit-00001-2.png", .mnist), ("Samples/digit-00003-0.png", .mnist),
+            ("Samples/kodim23-crop64.png", .photo),
         ]
         for (path, builtin) in cases where Tokenizer.builtinURL(builtin) != nil {
             let tokenizer = try Tokenizer.builtin(builtin)
@@ -51,7 +52,9 @@ import VQImage
             var codings: [(String, PriorCoder?)] = [("", nil)]
             if let coder = PriorCoder.builtin(for: tokenizer) { codings.append(("prior-", coder)) }
             for (prefix, coder) in codings {
-                let bytes = try Codec.encode(image, tokenizer: tokenizer, method: coder == nil ? nil : .prior, prior: coder)
+                // Photo: every level, so method 5 pins the context prior's tables on all of them.
+                let bytes = try Codec.encode(image, tokenizer: tokenizer, levels: builtin == .photo ? tokenizer.levels : nil,
+                                             method: coder == nil ? nil : .prior, prior: coder)
                 let decoded = try Codec.decode(bytes, tokenizer: tokenizer)
                 let name = "\(builtin.rawValue)-\(prefix)" + (path as NSString).lastPathComponent.replacingOccurrences(of: ".png", with: "")
                 result.append((Vector(name: name, image: path, model: builtin.rawValue, vqcBytes: bytes.count, vqcSHA256: SHA256.hex(bytes),
