@@ -167,6 +167,6 @@ public enum ModelCatalog {
     }
 
     static func matches(_ tokenizer: Tokenizer, _ header: ContainerHeader) -> Bool {
-        Codec.fingerprintPrefix(tokenizer.fingerprint) == header.fingerprint
+        ContainerHeader.fingerprint(header.fingerprint, matches: Codec.fingerprintPrefix(tokenizer.fingerprint))
     }
 }

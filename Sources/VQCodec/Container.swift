@@ -51,8 +51,17 @@ public struct LevelShape: Equatable, Sendable, Codable {
 /// Every field of a `.vqc` header (Formats/vqc.md). Values are validated when read and before being written.
 public struct ContainerHeader: Equatable, Sendable {
     public static let magic: [UInt8] = Array("VQC".utf8)
-    public static let currentVersion = 1
+    /// Version 2 stores 4-byte fingerprints and a built-in model's number instead of its name (9 bytes less,
+    /// 13 with a prior); version 1 files are still read.
+    public static let currentVersion = 2
+    /// The fingerprint prefix the codec compares (a version 2 file stores the first `storedFingerprintLength`).
     public static let fingerprintLength = 8
+    /// The fingerprint bytes a file of `version` stores.
+    public static func storedFingerprintLength(version: Int) -> Int { version == 1 ? 8 : 4 }
+    /// Version 2's built-in model numbers: `builtinNames[n - 1]` is model n (0: not a built-in). Append only.
+    public static let builtinNames = ["mnist", "photo"]
+    /// Whether a file's stored fingerprint bytes are those of the fingerprint whose prefix is `prefix`.
+    public static func fingerprint(_ stored: [UInt8], matches prefix: [UInt8]) -> Bool { !stored.isEmpty && prefix.starts(with: stored) }
     /// Caps, checked before anything is allocated: a file cannot ask for an absurd image or token grid.
     public static let maximumSide = 32_768
     public static let maximumPixels = 1 << 25
@@ -62,9 +71,9 @@ public struct ContainerHeader: Equatable, Sendable {
 
     public var version: Int = ContainerHeader.currentVersion
     public var method: EntropyMethod
-    /// The first `fingerprintLength` bytes of the model's fingerprint (a SHA-256 over the decoder's tensors).
+    /// The first bytes of the model's fingerprint (a SHA-256 over the decoder's tensors), as many as the version stores.
     public var fingerprint: [UInt8]
-    /// Methods 4 and 5 only: the first `fingerprintLength` bytes of the prior's fingerprint.
+    /// Methods 4 and 5 only: the first bytes of the prior's fingerprint, as many as the version stores.
     public var priorFingerprint: [UInt8]?
     /// The built-in model's name (`mnist`, `photo`), or nil for a model given as a checkpoint path.
     public var modelName: String?
@@ -74,11 +83,14 @@ public struct ContainerHeader: Equatable, Sendable {
     public var levels: [LevelShape]
     public var payloadLength: Int
 
-    public init(method: EntropyMethod, fingerprint: [UInt8], priorFingerprint: [UInt8]? = nil, modelName: String?, width: Int, height: Int,
-                channels: Int, levels: [LevelShape], payloadLength: Int) {
+    /// Longer fingerprints are cut to the bytes `version` stores.
+    public init(version: Int = ContainerHeader.currentVersion, method: EntropyMethod, fingerprint: [UInt8], priorFingerprint: [UInt8]? = nil,
+                modelName: String?, width: Int, height: Int, channels: Int, levels: [LevelShape], payloadLength: Int) {
+        let stored = ContainerHeader.storedFingerprintLength(version: version)
+        self.version = version
         self.method = method
-        self.fingerprint = fingerprint
-        self.priorFingerprint = priorFingerprint
+        self.fingerprint = Array(fingerprint.prefix(stored))
+        self.priorFingerprint = priorFingerprint.map { Array($0.prefix(stored)) }
         self.modelName = modelName
         self.width = width
         self.height = height
@@ -102,9 +114,13 @@ public struct ContainerHeader: Equatable, Sendable {
         out.append(method.rawValue)
         out += fingerprint
         if method.namesPrior { out += priorFingerprint ?? [] }
-        let name = Array((modelName ?? "").utf8)
-        out.appendVarint(name.count)
-        out += name
+        if version == 1 {
+            let name = Array((modelName ?? "").utf8)
+            out.appendVarint(name.count)
+            out += name
+        } else {
+            out.append(UInt8(modelName.flatMap { ContainerHeader.builtinNames.firstIndex(of: $0) }.map { $0 + 1 } ?? 0))
+        }
         out.appendVarint(width)
         out.appendVarint(height)
         out.append(UInt8(channels))
@@ -125,17 +141,28 @@ public struct ContainerHeader: Equatable, Sendable {
             throw .notVQC(found: magic.map { "0x" + byteHex($0) }.joined(separator: " "))
         }
         let version = Int(try reader.byte("version"))
-        guard version == currentVersion else { throw .unsupportedVersion(found: version) }
+        guard version == 1 || version == currentVersion else { throw .unsupportedVersion(found: version) }
         let methodByte = try reader.byte("method")
         guard let method = EntropyMethod(rawValue: methodByte) else { throw .unsupportedMethod(found: Int(methodByte)) }
-        let fingerprint = try reader.bytes(fingerprintLength, "model fingerprint")
-        let priorFingerprint = method.namesPrior ? try reader.bytes(fingerprintLength, "prior fingerprint") : nil
-        let nameLength = try reader.varint("model name length", limit: maximumNameLength)
-        let nameBytes = try reader.bytes(nameLength, "model name")
-        guard nameBytes.allSatisfy(isNameByte) else {
-            throw .invalidField(name: "model name", found: "bytes outside [a-z0-9._-]", expected: "a built-in model name")
+        let stored = storedFingerprintLength(version: version)
+        let fingerprint = try reader.bytes(stored, "model fingerprint")
+        let priorFingerprint = method.namesPrior ? try reader.bytes(stored, "prior fingerprint") : nil
+        let name: String?
+        if version == 1 {
+            let nameLength = try reader.varint("model name length", limit: maximumNameLength)
+            let nameBytes = try reader.bytes(nameLength, "model name")
+            guard nameBytes.allSatisfy(isNameByte) else {
+                throw .invalidField(name: "model name", found: "bytes outside [a-z0-9._-]", expected: "a built-in model name")
+            }
+            name = nameLength == 0 ? nil : String(decoding: nameBytes, as: UTF8.self)
+        } else {
+            let number = Int(try reader.byte("built-in model"))
+            guard number <= builtinNames.count else {
+                throw .invalidField(name: "built-in model", found: "\(number)",
+                                    expected: "0 (none) or 1 to \(builtinNames.count) (\(builtinNames.joined(separator: ", "))); a newer vqcodec may know it")
+            }
+            name = number == 0 ? nil : builtinNames[number - 1]
         }
-        let name = nameLength == 0 ? nil : String(decoding: nameBytes, as: UTF8.self)
         let width = try reader.varint("image width", limit: maximumSide)
         let height = try reader.varint("image height", limit: maximumSide)
         let channels = Int(try reader.byte("channels"))
@@ -151,28 +178,32 @@ public struct ContainerHeader: Equatable, Sendable {
             levels.append(LevelShape(height: h, width: w, codebookSize: k))
         }
         let payloadLength = try reader.varint("payload length", limit: Int(UInt32.max))
-        let header = ContainerHeader(method: method, fingerprint: fingerprint, priorFingerprint: priorFingerprint, modelName: name, width: width,
-                                     height: height, channels: channels, levels: levels, payloadLength: payloadLength)
+        let header = ContainerHeader(version: version, method: method, fingerprint: fingerprint, priorFingerprint: priorFingerprint,
+                                     modelName: name, width: width, height: height, channels: channels, levels: levels, payloadLength: payloadLength)
         try header.validate()
         return header
     }
 
     /// Every rule of Formats/vqc.md that does not need the payload.
     public func validate() throws(ContainerError) {
-        guard version == ContainerHeader.currentVersion else { throw .unsupportedVersion(found: version) }
-        guard fingerprint.count == ContainerHeader.fingerprintLength else {
-            throw .invalidField(name: "model fingerprint", found: "\(fingerprint.count) bytes",
-                                expected: "\(ContainerHeader.fingerprintLength) bytes")
+        guard version == 1 || version == ContainerHeader.currentVersion else { throw .unsupportedVersion(found: version) }
+        let stored = ContainerHeader.storedFingerprintLength(version: version)
+        guard fingerprint.count == stored else {
+            throw .invalidField(name: "model fingerprint", found: "\(fingerprint.count) bytes", expected: "\(stored) bytes")
         }
-        guard method.namesPrior == (priorFingerprint?.count == ContainerHeader.fingerprintLength) else {
+        guard method.namesPrior == (priorFingerprint?.count == stored) else {
             throw .invalidField(name: "prior fingerprint", found: priorFingerprint.map { "\($0.count) bytes" } ?? "none",
-                                expected: method.namesPrior ? "\(ContainerHeader.fingerprintLength) bytes with method \(method.rawValue)" : "none with method \(method.rawValue)")
+                                expected: method.namesPrior ? "\(stored) bytes with method \(method.rawValue)" : "none with method \(method.rawValue)")
         }
         if let name = modelName {
             let bytes = Array(name.utf8)
             guard (1...ContainerHeader.maximumNameLength).contains(bytes.count), bytes.allSatisfy(isNameByte) else {
                 throw .invalidField(name: "model name", found: "'\(name)'",
                                     expected: "1 to \(ContainerHeader.maximumNameLength) characters of [a-z0-9._-]")
+            }
+            guard version == 1 || ContainerHeader.builtinNames.contains(name) else {
+                throw .invalidField(name: "model name", found: "'\(name)'",
+                                    expected: "a built-in model of version \(version) (\(ContainerHeader.builtinNames.joined(separator: ", "))) or none")
             }
         }
         for (name, value) in [("image width", width), ("image height", height)] {
@@ -261,14 +292,14 @@ public struct ContainerFile: Equatable, Sendable {
             candidates.append((prior.method, prior.encode(levels: levels, indices: indices)))
         }
         // The header of methods 4 and 5 carries the prior's fingerprint too.
-        func size(_ c: (EntropyMethod, [UInt8])) -> Int { c.1.count + (c.0.namesPrior ? ContainerHeader.fingerprintLength : 0) }
+        func size(_ c: (EntropyMethod, [UInt8])) -> Int { c.1.count + (c.0.namesPrior ? header.fingerprint.count : 0) }
         guard let best = candidates.min(by: { (size($0), $0.0.rawValue) < (size($1), $1.0.rawValue) }) else {
             if method == .statistics { throw .statisticsMissing(fingerprint: header.fingerprintHex) }
             if method?.namesPrior == true { throw .priorUnusable(fingerprint: header.fingerprintHex) }
             throw .payloadCorrupt("zstd could not compress the tokens")
         }
         header.method = best.0
-        header.priorFingerprint = best.0.namesPrior ? prior!.fingerprintPrefix : nil
+        header.priorFingerprint = best.0.namesPrior ? Array(prior!.fingerprintPrefix.prefix(header.fingerprint.count)) : nil
         header.payloadLength = best.1.count
         try header.validate()
         var bytes = header.serialized()
@@ -298,13 +329,16 @@ public struct ContainerFile: Equatable, Sendable {
             indices = try TokenPacking.unpackFrequentFlag(payload, levels: header.levels)
         case .statistics:
             let candidates = [statistics, TokenStatistics.shipped(fingerprintPrefix: header.fingerprint)].compactMap { $0 }
-            guard let stats = candidates.first(where: { Codec.fingerprintPrefix($0.fingerprint) == header.fingerprint && $0.covers(header.levels) }) else {
+            guard let stats = candidates.first(where: {
+                ContainerHeader.fingerprint(header.fingerprint, matches: Codec.fingerprintPrefix($0.fingerprint)) && $0.covers(header.levels)
+            }) else {
                 throw .statisticsMissing(fingerprint: header.fingerprintHex)
             }
             indices = try TokenPacking.unpackStatistics(payload, levels: header.levels, statistics: stats)
         case .prior, .contextPrior:
             let wanted = header.priorFingerprint!
-            guard let coder = prior.flatMap({ $0.fingerprintPrefix == wanted ? $0 : nil }) ?? PriorCoder.shipped(fingerprintPrefix: wanted),
+            guard let coder = prior.flatMap({ ContainerHeader.fingerprint(wanted, matches: $0.fingerprintPrefix) ? $0 : nil })
+                    ?? PriorCoder.shipped(fingerprintPrefix: wanted),
                   coder.method == header.method else {
                 throw .priorMissing(fingerprint: header.priorFingerprintHex!, given: prior.map { String($0.fingerprint.prefix(16)) })
             }

@@ -56,6 +56,9 @@ enum ContextCoding {
                     let logits = rows.withUnsafeBufferPointer { weights.logits(rows: $0.baseAddress!, level: level) }
                     grid[level * plane + y * width + x] = Int32(decoder.decode(PriorCoder.table(logits)))
                 }
+                // A damaged or hostile header can claim a huge grid for a short payload: stop at the first row
+                // that reads past its end rather than decoding the rest from zeros.
+                guard decoder.overrun == 0 else { throw .payloadCorrupt("the prior-coded tokens end early (level \(level), row \(y))") }
             }
         }
         guard decoder.overrun == 0 else { throw .payloadCorrupt("the prior-coded tokens end early") }

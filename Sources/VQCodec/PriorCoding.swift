@@ -80,7 +80,7 @@ public struct PriorCoder: Sendable {
                   levels.allSatisfy({ $0.height == levels[0].height && $0.width == levels[0].width }) else { return false }
             recorded = c.tokenizerFingerprint
         }
-        if let recorded { return Codec.fingerprintPrefix(recorded) == modelFingerprint }
+        if let recorded { return ContainerHeader.fingerprint(modelFingerprint, matches: Codec.fingerprintPrefix(recorded)) }
         return true
     }
 
@@ -167,7 +167,7 @@ public struct PriorCoder: Sendable {
 
     /// The built-in prior whose fingerprint starts with `prefix`, if this build ships it.
     static func shipped(fingerprintPrefix prefix: [UInt8]) -> PriorCoder? {
-        ShippedPriors.shared.coders().first { $0.fingerprintPrefix == prefix }
+        ShippedPriors.shared.coders().first { ContainerHeader.fingerprint(prefix, matches: $0.fingerprintPrefix) }
     }
 
     /// The tokenizer fingerprint the prior recorded.

@@ -124,7 +124,7 @@ public struct TokenStatistics: Sendable {
         self.init(fingerprint: fingerprint, levels: levels)
     }
 
-    /// The statistics shipped for the model whose fingerprint starts with `prefix`, if any.
+    /// The statistics shipped for the model whose fingerprint starts with `prefix` (4 or 8 bytes), if any.
     public static func shipped(fingerprintPrefix prefix: [UInt8]) -> TokenStatistics? {
         ShippedStatistics.shared.lookup(prefix)
     }
@@ -148,7 +148,7 @@ final class ShippedStatistics: @unchecked Sendable {
             }
             loaded = table
         }
-        return loaded?[prefix]
+        return loaded?.first { ContainerHeader.fingerprint(prefix, matches: $0.key) }?.value
     }
 }
 

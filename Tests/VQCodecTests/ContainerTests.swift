@@ -55,7 +55,7 @@ import VQTokenizer
         #expect(file.header.method == method)
         #expect(file.header.modelName == "mnist")
         #expect(file.header.levels == levels)
-        #expect(file.header.fingerprint == fingerprint)
+        #expect(file.header.fingerprint == Array(fingerprint.prefix(4)))  // version 2 stores the first 4 bytes
     }
 
     @Test func statisticsSerializeAndCodeUnseenValues() throws {
@@ -72,7 +72,7 @@ import VQTokenizer
         }
         let bytes = try ContainerFile.encode(fingerprint: fingerprint, modelName: nil, width: 28, height: 28, channels: 1,
                                              levels: levels, indices: [sampleIndices(levels[0])], method: .statistics, statistics: stats)
-        #expect(throws: ContainerError.statisticsMissing(fingerprint: "0102030405060708")) { try ContainerFile(bytes) }
+        #expect(throws: ContainerError.statisticsMissing(fingerprint: "01020304")) { try ContainerFile(bytes) }
     }
 
     @Test func bitsPerIndexIsCeilLog2() {

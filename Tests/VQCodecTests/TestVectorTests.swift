@@ -102,3 +102,23 @@ import VQImage
         }
     }
 }
+
+@Suite struct VersionOneTests {
+    /// Files written before version 2 (8-byte fingerprints, the model's name spelled out) still decode, to the
+    /// pixels pinned when they were written.
+    @Test("version 1 files (default and prior-coded) still decode to their pinned pixels")
+    func versionOneFilesDecode() throws {
+        guard Tokenizer.builtinURL(.mnist) != nil else { return }
+        let tokenizer = try Tokenizer.builtin(.mnist)
+        let folder = TestVectorTests.folder.appendingPathComponent("v1")
+        for name in ["mnist-digit-00000-7", "mnist-prior-digit-00000-7"] {
+            let bytes = [UInt8](try Data(contentsOf: folder.appendingPathComponent(name + ".vqc")))
+            let file = try ContainerFile(bytes)
+            #expect(file.header.version == 1 && file.header.fingerprint.count == 8 && file.header.modelName == "mnist")
+            let image = try Codec.decode([file], tokenizer: tokenizer)[0]
+            #expect(SHA256.hex(image.pixels) == "f07212e2077ea6d0f614a7f74640f2e728da9cc995e70daf56a80c902d7f58c5", "\(name)")
+            // Its header serialises back to the same bytes.
+            #expect(file.header.serialized() == Array(bytes.prefix(file.header.serialized().count)))
+        }
+    }
+}
