@@ -27,23 +27,12 @@ public final class ContextPriorModel: @unchecked Sendable {
         self.model = model
         self.name = name
         weights = ContextPriorWeights(model)
-        var bytes: [UInt8] = Array(ContextPrior.kind.utf8) + [0]
-        for (tensorName, t) in model.namedParameters.sorted(by: { $0.name < $1.name }) {
-            appendFingerprintBytes(name: tensorName, t, to: &bytes)
-        }
-        fingerprint = SHA256.hex(bytes)
+        fingerprint = priorFingerprint(model)
     }
 
     /// Loads the prior of a vqcodec checkpoint (HDF5 or weights-only safetensors).
     public convenience init(checkpoint url: URL, name: String? = nil) throws {
-        let checkpoint: Checkpoint
-        do { checkpoint = try Checkpoint(contentsOf: url) } catch {
-            throw PriorError.unreadable(path: url.path, reason: error.description)
-        }
-        guard checkpoint.modelKind == ContextPrior.kind else { throw PriorError.notAPrior(path: url.path, kind: checkpoint.modelKind) }
-        do { self.init(model: try checkpoint.makeModel(ContextPrior.self), name: name) } catch {
-            throw PriorError.unreadable(path: url.path, reason: "\(error)")
-        }
+        self.init(model: try loadPrior(ContextPrior.self, from: url), name: name)
     }
 
     public static func builtinURL(_ builtin: BuiltinContextPrior) -> URL? {

@@ -24,7 +24,7 @@ public enum PriorError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .unreadable(path, reason): return "cannot load a prior from \(path): \(reason)"
         case let .notAPrior(path, kind):
-            return "\(path) holds a '\(kind)' model, not a token prior; train one with `vqcodec train prior`"
+            return "\(path) holds a '\(kind)' model, not a prior of the kind asked for; train one with `vqcodec train prior`"
         case let .builtinMissing(name):
             return "the built-in '\(name)' prior is not in this build's resources; run Tools/train/prior.sh to train and install it, or pass a checkpoint path"
         case let .classOutOfRange(requested, classes):
@@ -51,23 +51,12 @@ public final class Prior: @unchecked Sendable {
         self.model = model
         self.name = name
         weights = PriorWeights(model)
-        var bytes: [UInt8] = Array(TokenPrior.kind.utf8) + [0]
-        for (tensorName, t) in model.namedParameters.sorted(by: { $0.name < $1.name }) {
-            appendFingerprintBytes(name: tensorName, t, to: &bytes)
-        }
-        fingerprint = SHA256.hex(bytes)
+        fingerprint = priorFingerprint(model)
     }
 
     /// Loads the prior of a vqcodec checkpoint (HDF5 or weights-only safetensors).
     public convenience init(checkpoint url: URL, name: String? = nil) throws {
-        let checkpoint: Checkpoint
-        do { checkpoint = try Checkpoint(contentsOf: url) } catch {
-            throw PriorError.unreadable(path: url.path, reason: error.description)
-        }
-        guard checkpoint.modelKind == TokenPrior.kind else { throw PriorError.notAPrior(path: url.path, kind: checkpoint.modelKind) }
-        do { self.init(model: try checkpoint.makeModel(TokenPrior.self), name: name) } catch {
-            throw PriorError.unreadable(path: url.path, reason: "\(error)")
-        }
+        self.init(model: try loadPrior(TokenPrior.self, from: url), name: name)
     }
 
     public static func builtinURL(_ builtin: BuiltinPrior) -> URL? {
@@ -137,6 +126,28 @@ public final class Prior: @unchecked Sendable {
             results[i] = sequence
         }
         return Array(results)
+    }
+}
+
+/// Hex SHA-256 over the model's kind, a zero byte, then every tensor (name, shape, float32 bits) by sorted name:
+/// what names a prior in `.vqc` files.
+func priorFingerprint<M: ConfigurableModel>(_ model: M) -> String {
+    var bytes: [UInt8] = Array(M.kind.utf8) + [0]
+    for (tensorName, t) in model.namedParameters.sorted(by: { $0.name < $1.name }) {
+        appendFingerprintBytes(name: tensorName, t, to: &bytes)
+    }
+    return SHA256.hex(bytes)
+}
+
+/// The prior of kind `M` in a vqcodec checkpoint (HDF5 or weights-only safetensors), with `PriorError`s.
+func loadPrior<M: ConfigurableModel>(_ type: M.Type, from url: URL) throws -> M {
+    let checkpoint: Checkpoint
+    do { checkpoint = try Checkpoint(contentsOf: url) } catch {
+        throw PriorError.unreadable(path: url.path, reason: error.description)
+    }
+    guard checkpoint.modelKind == M.kind else { throw PriorError.notAPrior(path: url.path, kind: checkpoint.modelKind) }
+    do { return try checkpoint.makeModel(M.self) } catch {
+        throw PriorError.unreadable(path: url.path, reason: "\(error)")
     }
 }
 

@@ -89,7 +89,7 @@ public struct ContextPriorEvaluation: Sendable, Codable {
 /// Trains a `ContextPrior` on every token of every level of a set of tokenized photographs: Adam with a
 /// cosine learning rate, held-out bits per token per level after each epoch, HDF5 checkpoints (`last.h5`,
 /// `epoch-NNN.h5`) that resume bit-exactly, and the final weights as `model.safetensors`.
-public final class ContextPriorTrainer {
+public final class ContextPriorTrainer: PriorTrainingRun {
     public let configuration: ContextPriorTrainingConfiguration
     public let prior: ContextPrior
     let optimizer: Adam
@@ -146,49 +146,24 @@ public final class ContextPriorTrainer {
         progress = ProgressDisplay(output: log)
     }
 
-    var stepsPerEpoch: Int { train.count / configuration.batchSize }
-    var totalSteps: Int { stepsPerEpoch * configuration.epochs }
+    var loop: PriorEpochLoop {
+        PriorEpochLoop(batchSize: configuration.batchSize, epochs: configuration.epochs, peakLearningRate: configuration.learningRate,
+                       finalLearningRateFactor: configuration.finalLearningRateFactor, gradientClip: configuration.gradientClip,
+                       checkpointEvery: configuration.checkpointEvery, stepsPerEpoch: train.count / configuration.batchSize)
+    }
 
     public func run() throws {
         writeTrainConfiguration(configuration, to: outputDirectory)
         let c = configuration.model
         progress.line("context prior: \(prior.parameterCount) parameters, \(c.slots) context slots of \(c.embedding), hidden \(c.hiddenSize), "
                       + "\(c.levels) levels of \(c.vocabulary) codes; \(train.count) training tokens, \(test.count) held out; "
-                      + "\(stepsPerEpoch) steps of \(configuration.batchSize) per epoch, \(configuration.epochs) epochs, \(configuration.threads) threads")
+                      + "\(loop.stepsPerEpoch) steps of \(configuration.batchSize) per epoch, \(configuration.epochs) epochs, \(configuration.threads) threads")
         var stepsThisRun = 0
         while order.epoch < configuration.epochs {
-            let epochStart = Date()
-            var seen = 0, lossSum = 0.0, count = 0
-            while let indices = order.nextBatch(size: configuration.batchSize) {
-                optimizer.learningRate = cosineLearningRate(peak: configuration.learningRate, finalFactor: configuration.finalLearningRateFactor,
-                                                            step: globalStep, totalSteps: totalSteps)
-                let (rows, levels, targets) = train.batch(indices)
-                let loss = prior.loss(rows: rows, levels: levels, targets: targets).total
-                loss.backward()
-                if configuration.gradientClip > 0 { _ = clipGradientNorm(optimizer.parameters, maxNorm: Float(configuration.gradientClip)) }
-                optimizer.update()
-                optimizer.zeroGradients()
-                globalStep += 1
-                stepsThisRun += 1
-                seen += indices.count
-                count += 1
-                lossSum += Double(loss.scalar)
-                metrics["loss", default: []].append(Double(loss.scalar))
-                let done = stepsPerEpoch - order.batchesLeft(batchSize: configuration.batchSize)
-                let rate = Double(seen) / Swift.max(1e-9, Date().timeIntervalSince(epochStart))
-                progress.step(epoch: order.epoch + 1, epochs: configuration.epochs, step: done, steps: stepsPerEpoch,
-                              terms: ["bits/token": lossSum / Double(count) / log(2)], imagesPerSecond: rate,
-                              eta: Double((totalSteps - globalStep) * configuration.batchSize) / Swift.max(rate, 1e-9))
-                if globalStep % configuration.checkpointEvery == 0 { try save(to: outputDirectory.appendingPathComponent("last.h5")) }
-                if let stepLimit, stepsThisRun >= stepLimit {
-                    try save(to: outputDirectory.appendingPathComponent("last.h5"))
-                    progress.finish()
-                    return
-                }
-            }
-            progress.finish()
+            let outcome = try loop.run(self, stepsThisRun: &stepsThisRun)
+            if outcome.stopped { return }
             let evaluation = ContextPriorEvaluation.measure(prior: prior, samples: test)
-            let trainBits = lossSum / Double(Swift.max(1, count)) / log(2)
+            let trainBits = outcome.trainBitsPerToken
             metrics["epoch_train_bits_per_token", default: []].append(trainBits)
             metrics["eval_bits_per_token", default: []].append(evaluation.meanBitsPerToken)
             progress.line(String(format: "epoch %d: train %.4f bits/token; held out (%d tokens) %.4f bits/token; per level ",
@@ -202,6 +177,13 @@ public final class ContextPriorTrainer {
         try Checkpoint(model: prior).write(to: outputDirectory.appendingPathComponent("model.safetensors"))
         progress.line("done: \(outputDirectory.appendingPathComponent("model.safetensors").path)")
     }
+
+    func batchLoss(_ indices: [Int]) -> Tensor {
+        let (rows, levels, targets) = train.batch(indices)
+        return prior.loss(rows: rows, levels: levels, targets: targets).total
+    }
+
+    func saveLast() throws { try save(to: outputDirectory.appendingPathComponent("last.h5")) }
 
     func save(to url: URL, position: Int? = nil) throws {
         // The run draws no random numbers after initialisation; the generator state is recorded for the format.

@@ -99,7 +99,7 @@ public struct PriorEvaluation: Sendable, Codable {
 /// Trains a `TokenPrior` on a tokenized dataset: Adam with a cosine learning rate, held-out bits per token
 /// after each epoch, HDF5 checkpoints (`last.h5`, `epoch-NNN.h5`) that resume bit-exactly, and the final
 /// weights as `model.safetensors`.
-public final class PriorTrainer {
+public final class PriorTrainer: PriorTrainingRun {
     public let configuration: PriorTrainingConfiguration
     public let prior: TokenPrior
     public let cache: TokenCache
@@ -160,60 +160,42 @@ public final class PriorTrainer {
         progress = ProgressDisplay(output: log)
     }
 
-    var stepsPerEpoch: Int { cache.trainCount / configuration.batchSize }
-    var totalSteps: Int { stepsPerEpoch * configuration.epochs }
+    var loop: PriorEpochLoop {
+        PriorEpochLoop(batchSize: configuration.batchSize, epochs: configuration.epochs, peakLearningRate: configuration.learningRate,
+                       finalLearningRateFactor: configuration.finalLearningRateFactor, gradientClip: configuration.gradientClip,
+                       checkpointEvery: configuration.checkpointEvery, stepsPerEpoch: cache.trainCount / configuration.batchSize)
+    }
+
+    /// The mean cross-entropy of the training sequences at `indices`; conditional priors drop each class token
+    /// with probability `classDropout`, a draw made for every sequence whatever the outcome so the generator's
+    /// path is fixed.
+    func batchLoss(_ indices: [Int]) -> Tensor {
+        let c = configuration.model, length = cache.sequenceLength
+        var tokens = [Int]()
+        tokens.reserveCapacity(indices.count * length)
+        var labels: [Int]? = c.classes > 0 ? [] : nil
+        for i in indices {
+            tokens += cache.trainTokens[(i * length)..<((i + 1) * length)].map { Int($0) }
+            if c.classes > 0 {
+                let drop = Double(rng.nextUnitFloat()) < configuration.classDropout
+                labels!.append(drop ? -1 : cache.trainLabels[i])
+            }
+        }
+        return prior.loss(tokens: tokens, batch: indices.count, labels: labels).total
+    }
 
     public func run() throws {
         writeTrainConfiguration(configuration, to: outputDirectory)
         let c = configuration.model
         progress.line("prior: \(prior.parameterCount) parameters, \(c.layers) blocks of width \(c.dimension), \(c.sequenceLength) tokens of \(c.vocabulary) codes"
-                      + (c.classes > 0 ? ", \(c.classes) classes" : "") + "; \(stepsPerEpoch) steps of \(configuration.batchSize) per epoch, "
+                      + (c.classes > 0 ? ", \(c.classes) classes" : "") + "; \(loop.stepsPerEpoch) steps of \(configuration.batchSize) per epoch, "
                       + "\(configuration.epochs) epochs, \(configuration.threads) threads")
-        let length = cache.sequenceLength
         var stepsThisRun = 0
         while order.epoch < configuration.epochs {
-            let epochStart = Date()
-            var seen = 0, lossSum = 0.0, count = 0
-            while let indices = order.nextBatch(size: configuration.batchSize) {
-                optimizer.learningRate = cosineLearningRate(peak: configuration.learningRate, finalFactor: configuration.finalLearningRateFactor,
-                                                            step: globalStep, totalSteps: totalSteps)
-                var tokens = [Int]()
-                tokens.reserveCapacity(indices.count * length)
-                var labels: [Int]? = c.classes > 0 ? [] : nil
-                for i in indices {
-                    tokens += cache.trainTokens[(i * length)..<((i + 1) * length)].map { Int($0) }
-                    if c.classes > 0 {
-                        // Drawn for every sequence, whatever the outcome, so the generator's path is fixed.
-                        let drop = Double(rng.nextUnitFloat()) < configuration.classDropout
-                        labels!.append(drop ? -1 : cache.trainLabels[i])
-                    }
-                }
-                let loss = prior.loss(tokens: tokens, batch: indices.count, labels: labels).total
-                loss.backward()
-                if configuration.gradientClip > 0 { _ = clipGradientNorm(optimizer.parameters, maxNorm: Float(configuration.gradientClip)) }
-                optimizer.update()
-                optimizer.zeroGradients()
-                globalStep += 1
-                stepsThisRun += 1
-                seen += indices.count
-                count += 1
-                lossSum += Double(loss.scalar)
-                metrics["loss", default: []].append(Double(loss.scalar))
-                let done = stepsPerEpoch - order.batchesLeft(batchSize: configuration.batchSize)
-                let rate = Double(seen) / Swift.max(1e-9, Date().timeIntervalSince(epochStart))
-                progress.step(epoch: order.epoch + 1, epochs: configuration.epochs, step: done, steps: stepsPerEpoch,
-                              terms: ["bits/token": lossSum / Double(count) / log(2)], imagesPerSecond: rate,
-                              eta: Double((totalSteps - globalStep) * configuration.batchSize) / Swift.max(rate, 1e-9))
-                if globalStep % configuration.checkpointEvery == 0 { try save(to: outputDirectory.appendingPathComponent("last.h5")) }
-                if let stepLimit, stepsThisRun >= stepLimit {
-                    try save(to: outputDirectory.appendingPathComponent("last.h5"))
-                    progress.finish()
-                    return
-                }
-            }
-            progress.finish()
+            let outcome = try loop.run(self, stepsThisRun: &stepsThisRun)
+            if outcome.stopped { return }
             let evaluation = PriorEvaluation.measure(prior: prior, tokens: cache.testTokens, labels: cache.testLabels)
-            let trainBits = lossSum / Double(Swift.max(1, count)) / log(2)
+            let trainBits = outcome.trainBitsPerToken
             metrics["epoch_train_bits_per_token", default: []].append(trainBits)
             metrics["eval_bits_per_token", default: []].append(evaluation.bitsPerToken)
             if let conditional = evaluation.conditionalBitsPerToken { metrics["eval_conditional_bits_per_token", default: []].append(conditional) }
@@ -228,6 +210,8 @@ public final class PriorTrainer {
         try Checkpoint(model: prior).write(to: outputDirectory.appendingPathComponent("model.safetensors"))
         progress.line("done: \(outputDirectory.appendingPathComponent("model.safetensors").path)")
     }
+
+    func saveLast() throws { try save(to: outputDirectory.appendingPathComponent("last.h5")) }
 
     func save(to url: URL, position: Int? = nil) throws {
         let state = TrainingState(globalStep: globalStep, epoch: order.epoch, randomState: rng.stateWords, dataOrder: order.permutation,

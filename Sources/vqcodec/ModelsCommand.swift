@@ -59,6 +59,16 @@ struct ModelsListCommand: ParsableCommand {
                   + "`vqcodec eval prior \(builtin.rawValue) --data ...` measures it (Tools/train/PRIOR_RESULTS.md)")
             if verbose { print("  fingerprint \(prior.fingerprint)") }
         }
+        for builtin in BuiltinContextPrior.allCases {
+            let name = "\(builtin.rawValue) prior"
+            guard ContextPriorModel.builtinURL(builtin) != nil else { print("\(name): not in this build (run Tools/train/photo-prior.sh)"); continue }
+            let prior = try ContextPriorModel.builtin(builtin)
+            let c = prior.configuration
+            print("\(name): context-prior over \(c.levels) levels of \(c.vocabulary) codes (\(c.slots) context slots of \(c.embedding), hidden \(c.hiddenSize)), "
+                  + "\(prior.model.parameterCount) parameters, any image size (.vqc method 5); "
+                  + "`vqcodec eval prior \(builtin.rawValue) --data ../shared/data/kodak` measures it (Tools/train/PRIOR_RESULTS.md)")
+            if verbose { print("  fingerprint \(prior.fingerprint)") }
+        }
     }
 }
 
