@@ -106,17 +106,19 @@ public struct PriorSession: Sendable {
 public enum Deterministic {
     /// Sum of a[i] * b[i] in eight interleaved partial sums (element i goes to sum i mod 8), combined as
     /// ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)), then the tail elements in order.
+    /// Lane k of one SIMD8 accumulator is partial sum k: the same IEEE operations in the same order as eight
+    /// scalar sums (Swift never fuses the multiply and the add), in one vector instruction per step.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var s4: Float = 0, s5: Float = 0, s6: Float = 0, s7: Float = 0
+        var sums = SIMD8<Float>(repeating: 0)
         var i = 0
         while i + 8 <= n {
-            s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3]
-            s4 += a[i + 4] * b[i + 4]; s5 += a[i + 5] * b[i + 5]; s6 += a[i + 6] * b[i + 6]; s7 += a[i + 7] * b[i + 7]
+            let x = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let y = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            sums = sums + x * y
             i += 8
         }
-        var total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        var total = ((sums[0] + sums[1]) + (sums[2] + sums[3])) + ((sums[4] + sums[5]) + (sums[6] + sums[7]))
         while i < n { total += a[i] * b[i]; i += 1 }
         return total
     }
