@@ -5,6 +5,9 @@
 static inline void vq_keep_large_blocks_for_reuse(int mmap_threshold, int trim_threshold) {
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
     mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    // Blocks above the largest threshold glibc accepts (32 MiB: a photo's activations) would still be mapped
+    // and unmapped each time; serving every block from the heap keeps them for reuse too.
+    mallopt(M_MMAP_MAX, 0);
 }
 #else
 static inline void vq_keep_large_blocks_for_reuse(int mmap_threshold, int trim_threshold) {
