@@ -61,3 +61,45 @@ final class ContextPriorCache: @unchecked Sendable {
         }
     }
 }
+
+extension ContextPriorModel {
+    /// `count` token grids of `levels` x `height` x `width` drawn from the prior in coding order (level by level,
+    /// raster order), at `temperature`. Grid i uses its own generator seeded from `seed` and i, so the result
+    /// does not depend on how many threads share the work. Indices are level-major, then row-major.
+    public func sample(count: Int, height: Int, width: Int, levels: Int, temperature: Float = 1, seed: UInt64 = 0) throws -> [[Int]] {
+        let c = configuration
+        guard temperature > 0, temperature.isFinite else { throw PriorError.invalidSampling("temperature \(temperature); expected a positive number") }
+        guard (1...c.levels).contains(levels) else { throw PriorError.invalidSampling("levels \(levels); this prior models 1...\(c.levels)") }
+        guard (1...512).contains(height), (1...512).contains(width) else {
+            throw PriorError.invalidSampling("a \(height)x\(width) token grid; expected 1...512 on each side")
+        }
+        guard count >= 0 else { throw PriorError.invalidSampling("count \(count); expected 0 or more") }
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<[Int]>.allocate(capacity: count)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        let weights = self.weights
+        DispatchQueue.concurrentPerform(iterations: count) { i in
+            var rng = RandomGenerator(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+            let plane = height * width
+            var grid = [Int32](repeating: 0, count: levels * plane)
+            var rows = [Int](repeating: 0, count: c.slots)
+            for level in 0..<levels {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        grid.withUnsafeBufferPointer { g in
+                            rows.withUnsafeMutableBufferPointer {
+                                ContextPrior.contextRows(g, height: height, width: width, level: level, y: y, x: x, configuration: c, into: $0.baseAddress!)
+                            }
+                        }
+                        var logits = rows.withUnsafeBufferPointer { weights.logits(rows: $0.baseAddress!, level: level) }
+                        for k in 0..<logits.count { logits[k] /= temperature }
+                        Deterministic.softmaxInPlace(&logits)
+                        grid[level * plane + y * width + x] = Int32(drawIndex(logits, rng.nextUnitFloat()))
+                    }
+                }
+            }
+            results[i] = grid.map { Int($0) }
+        }
+        return Array(results)
+    }
+}

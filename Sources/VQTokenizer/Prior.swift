@@ -114,19 +114,24 @@ public final class Prior: @unchecked Sendable {
                     for k in 0..<logits.count where logits[k] < threshold { logits[k] = -.infinity }
                 }
                 Deterministic.softmaxInPlace(&logits)
-                let u = rng.nextUnitFloat()
-                var cumulative: Float = 0
-                token = logits.count - 1
-                for k in 0..<logits.count {
-                    cumulative += logits[k]
-                    if u < cumulative { token = k; break }
-                }
+                token = drawIndex(logits, rng.nextUnitFloat())
                 sequence.append(token)
             }
             results[i] = sequence
         }
         return Array(results)
     }
+}
+
+/// The index whose cumulative probability first exceeds `u` (uniform in [0, 1)); the last one if rounding leaves
+/// the total below `u`.
+func drawIndex(_ probabilities: [Float], _ u: Float) -> Int {
+    var cumulative: Float = 0
+    for k in 0..<probabilities.count {
+        cumulative += probabilities[k]
+        if u < cumulative { return k }
+    }
+    return probabilities.count - 1
 }
 
 /// Hex SHA-256 over the model's kind, a zero byte, then every tensor (name, shape, float32 bits) by sorted name:

@@ -58,6 +58,10 @@ struct SamplePriorCommand: ParsableCommand {
         was trained on (a built-in found by fingerprint, or --tokenizer).
         Example: vqcodec sample prior mnist --n 64 --class 7 -o sevens.png
 
+        A bounded-context prior (photo) samples whole token grids level by level in raster order, each token from \
+        its context, at --size (pixels; default 128x128) and --levels (default all): textures in the tokenizer's \
+        code space rather than scenes. Example: vqcodec sample prior photo --n 4 --size 256x256 -o textures.png
+
         Exit codes: 0 success; 1 failure (a model cannot be loaded, the output cannot be written); 2 bad usage.
         """
     )
@@ -76,6 +80,8 @@ struct SamplePriorCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Images per row of the grid (default: the square root of --n, rounded up).") var columns: Int?
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
+    @Option(help: "Context priors: image size WxH in pixels (default 128x128).") var size: String?
+    @Option(help: "Context priors: residual levels to sample (default all the prior models).") var levels: Int?
 
     func validate() throws {
         if n < 1 || n > 4096 { throw ValidationError("--n must be 1...4096, found \(n)") }
@@ -86,9 +92,7 @@ struct SamplePriorCommand: ParsableCommand {
     func run() throws {
         let coder = try loadPrior(prior)
         do {
-            guard let prior = coder.prior else {
-                throw PriorError.invalidSampling("\(self.prior) is a bounded-context prior, which codes photographs but does not sample here; sample from a transformer prior such as mnist")
-            }
+            guard let prior = coder.prior else { return try sampleContextPrior(coder) }
             let tokenizer = try decodingTokenizer(recorded: prior.configuration.tokenizerFingerprint, given: self.tokenizer)
             let start = Date()
             if eachClass && prior.configuration.classes == 0 { throw PriorError.classOutOfRange(requested: 0, classes: 0) }
@@ -110,6 +114,30 @@ struct SamplePriorCommand: ParsableCommand {
                          eachClass ? " (a row per class)" : label.map { " of class \($0)" } ?? "", seconds,
                          Double(sequences.count) / max(seconds, 1e-9), prior.configuration.sequenceLength, output))
         } catch { throw priorFailure(error) }
+    }
+
+    /// `sample prior` for a bounded-context prior: grids of --size, decoded into an image grid.
+    func sampleContextPrior(_ coder: PriorCoder) throws {
+        guard case let .context(prior) = coder.model else { return }
+        if label != nil || eachClass || topK != nil { throw ValidationError("--class, --each-class and --top-k apply to transformer priors") }
+        let tokenizer = try decodingTokenizer(recorded: prior.configuration.tokenizerFingerprint, given: self.tokenizer)
+        let parts = (size ?? "128x128").split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 >= 1 && $0 <= 4096 }) else { throw ValidationError("--size must be WxH in pixels, 1 to 4096 each; found \(size ?? "")") }
+        let f = tokenizer.downsampling
+        let (width, height) = ((parts[0] + f - 1) / f, (parts[1] + f - 1) / f)
+        let levelCount = levels ?? min(prior.configuration.levels, tokenizer.levels)
+        let start = Date()
+        let sampled = try prior.sample(count: n, height: height, width: width, levels: levelCount, temperature: temperature, seed: seed)
+        let seconds = Date().timeIntervalSince(start)
+        let grids = sampled.map {
+            TokenGrid(levels: levelCount, height: height, width: width, codebookSizes: Array(tokenizer.codebookSizes.prefix(levelCount)),
+                      indices: $0, imageWidth: parts[0], imageHeight: parts[1])
+        }
+        let images = try tokenizer.decode(grids)
+        let columns = self.columns ?? Int(Double(n).squareRoot().rounded(.up))
+        try AtomicFile.write([UInt8](try Image.grid(images, columns: columns).pngData()), to: URL(fileURLWithPath: output))
+        print(String(format: "%d samples of %dx%d pixels (%d levels of %dx%d tokens) in %.2f s (%.1f images/s) -> %@", n, parts[0], parts[1],
+                     levelCount, width, height, seconds, Double(n) / max(seconds, 1e-9), output))
     }
 }
 
