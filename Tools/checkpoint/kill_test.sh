@@ -23,8 +23,10 @@ for ((k = 1; k <= kills; k++)); do
     if ((k % 2 == 0)); then large="--large"; delay_ms=$((RANDOM % 3000 + 200)); fi
     "$vqcodec" checkpoint save-loop "$file" $large > "$work/log" 2>&1 &
     pid=$!
-    # Wait until at least one save completed, so a file exists, then kill at a random moment.
-    for _ in $(seq 1 600); do grep -q '^saved' "$work/log" 2>/dev/null && break; sleep 0.05; done
+    # Wait until at least one save completed, so a file exists, then kill at a random moment. (A busy machine can
+    # take long over the first save of the large model; a kill before it would only find no file.)
+    for _ in $(seq 1 6000); do grep -q '^saved' "$work/log" 2>/dev/null && break; sleep 0.05; done
+    grep -q '^saved' "$work/log" || { echo "kill $k: the first save did not complete within 300 s; stopping" >&2; kill -KILL "$pid"; exit 2; }
     sleep "$(printf '0.%03d' $((delay_ms % 1000)))"; sleep $((delay_ms / 1000))
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
