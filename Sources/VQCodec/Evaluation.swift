@@ -85,13 +85,19 @@ public struct Evaluation: Sendable {
             notes.append("WebP skipped: cwebp/dwebp not found; install them with `apt-get install webp`")
         }
 
-        // Our codec at every level count, in batches through the tokenizer.
+        // Our codec at every level count, in batches through the tokenizer; with the model's built-in prior too
+        // ("vqc-prior": the same tokens, so the same image, in fewer bytes).
         var ours = [[RatePoint]](repeating: [], count: images.count)
+        let prior = PriorCoder.builtin(for: tokenizer)
         for levels in 1...tokenizer.levels {
             let encoded = try Codec.encode(images.map(\.1), tokenizer: tokenizer, levels: levels)
             let decoded = try Codec.decode(try encoded.map { try ContainerFile($0) }, tokenizer: tokenizer)
+            let priorCoded = try prior.map { try Codec.encode(images.map(\.1), tokenizer: tokenizer, levels: levels, method: .prior, prior: $0) }
             for i in images.indices {
                 ours[i].append(point("vqc", "levels \(levels)", bytes: encoded[i].count, original: images[i].1, decoded: decoded[i]))
+                if let priorCoded {
+                    ours[i].append(point("vqc-prior", "levels \(levels)", bytes: priorCoded[i].count, original: images[i].1, decoded: decoded[i]))
+                }
             }
         }
         let (loadedImages, ourPoints) = (images, ours)
@@ -175,10 +181,11 @@ public struct Evaluation: Sendable {
     /// The rate-distortion chart of the averages: one series per lossy codec.
     public static func plot(_ report: EvaluationReport, title: String) -> Image {
         var series: [RateDistortionPlot.Series] = []
-        for codec in ["vqc", "jpeg", "webp"] {
+        let names = ["vqc": "VQC (\(report.model))", "vqc-prior": "VQC + prior", "jpeg": "JPEG", "webp": "WEBP"]
+        for codec in ["vqc", "vqc-prior", "jpeg", "webp"] {
             let points = report.averages.filter { $0.codec == codec && $0.psnr != nil }
                 .map { (bpp: $0.bitsPerPixel, psnr: $0.psnr!) }
-            if !points.isEmpty { series.append(.init(name: codec == "vqc" ? "VQC (\(report.model))" : codec.uppercased(), points: points)) }
+            if !points.isEmpty { series.append(.init(name: names[codec]!, points: points)) }
         }
         return RateDistortionPlot(series: series, title: title).render()
     }

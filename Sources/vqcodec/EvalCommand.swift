@@ -7,7 +7,8 @@ struct EvalCommand: ParsableCommand {
         commandName: "codec",  // the default subcommand of `vqcodec eval` (EvalGroupCommand)
         abstract: "Compare the codec with PNG, JPEG and WebP: real file sizes (bits per pixel), PSNR and SSIM.",
         discussion: """
-        For each image and on average: our .vqc files at every residual level count, PNG (libpng, lossless), \
+        For each image and on average: our .vqc files at every residual level count (also coded with the model's \
+        built-in prior, "vqc-prior": the same image in fewer bytes), PNG (libpng, lossless), \
         WebP lossless, JPEG (qualities 5 to 90) and WebP (qualities 0 to 90) through the real libraries' \
         Debian tools (cjpeg/djpeg from libjpeg-turbo-progs, cwebp/dwebp from webp; Tools/setup installs them). \
         A missing tool is reported and its codec skipped. PSNR is over all channels (peak 255); SSIM is the \
