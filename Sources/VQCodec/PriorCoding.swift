@@ -120,7 +120,7 @@ public struct PriorCoder: Sendable {
 
     /// The tables for coding `indices` (one per token), from an unconditional start (BOS) (method 4).
     func tables(for indices: [Int]) -> [FrequencyTable] {
-        let prior = self.prior!
+        guard let prior = self.prior else { preconditionFailure("PriorCoder: method 4 needs a transformer prior; use the levels variants for a context prior") }
         var session = PriorSession(weights: prior.weights)
         var token = prior.configuration.beginToken
         var tables: [FrequencyTable] = []
@@ -141,7 +141,7 @@ public struct PriorCoder: Sendable {
     }
 
     func decode(_ payload: [UInt8], count: Int) throws(ContainerError) -> [Int] {
-        let prior = self.prior!
+        guard let prior = self.prior else { preconditionFailure("PriorCoder: method 4 needs a transformer prior; use the levels variants for a context prior") }
         var decoder = ArithmeticDecoder(payload)
         var session = PriorSession(weights: prior.weights)
         var token = prior.configuration.beginToken
@@ -155,7 +155,8 @@ public struct PriorCoder: Sendable {
         return indices
     }
 
-    /// The information content of `indices` under the coding tables, in bits: what an ideal coder would need.
+    /// The information content of one grid of `indices` under a transformer prior's tables (method 4), in bits: what an
+    /// ideal coder would need. Context priors: `estimatedBits(levels:indices:)`.
     public func estimatedBits(_ indices: [Int]) -> Double { PriorCoder.bits(indices, tables: tables(for: indices)) }
 
     static func bits(_ indices: [Int], tables: [FrequencyTable]) -> Double {
