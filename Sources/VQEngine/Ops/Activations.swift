@@ -12,11 +12,17 @@ private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
     }
     return Tensor.recorded(name, shape: x.shape, data: out, inputs: [x]) { result in
         let g = result.grad!
-        x.accumulateInPlace { gx in
+        x.accumulateInPlace { gx, fresh in
             x.data.withUnsafeBufferPointer { xs in
                 out.withUnsafeBufferPointer { ys in
                     g.withUnsafeBufferPointer { gs in
-                        parallelRanges(gx.count) { range in for i in range { gx[i] += gs[i] * derivative(xs[i], ys[i]) } }
+                        parallelRanges(gx.count) { range in
+                            if fresh {
+                                for i in range { gx[i] = gs[i] * derivative(xs[i], ys[i]) }
+                            } else {
+                                for i in range { gx[i] += gs[i] * derivative(xs[i], ys[i]) }
+                            }
+                        }
                     }
                 }
             }
@@ -38,7 +44,36 @@ extension Tensor {
     }
 
     public func sigmoid() -> Tensor {
-        unary("sigmoid", self, forward: logistic, derivative: { _, y in y * (1 - y) })
+        let out = data.withUnsafeBufferPointer { xs in
+            uninitializedFloats(count) { o in
+                let x = xs.baseAddress!, o = o.baseAddress!
+                parallelRanges(count) { range in
+                    @inline(__always) func vectorStep1(_ i: Int, _ n: Int) {
+                        storeVector(1 / (1 + vectorExp(-loadVector(x + i, count: n))), o + i, count: n)
+                    }
+                    forEachVector(in: range, vectorStep1)
+                }
+            }
+        }
+        return Tensor.recorded("sigmoid", shape: shape, data: out, inputs: [self]) { r in
+            let g = r.grad!
+            self.accumulateInPlace { gx, fresh in
+                out.withUnsafeBufferPointer { ys in
+                    g.withUnsafeBufferPointer { gp in
+                        let y = ys.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep2(_ i: Int, _ n: Int) {
+                                let v = loadVector(y + i, count: n)
+                                var d = loadVector(gp + i, count: n) * (v * (1 - v))
+                                if !fresh { d += loadVector(gx + i, count: n) }
+                                storeVector(d, gx + i, count: n)
+                            }
+                            forEachVector(in: range, vectorStep2)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func tanh() -> Tensor {
@@ -52,26 +87,35 @@ extension Tensor {
         let out = data.withUnsafeBufferPointer { xs in
             cdf.withUnsafeMutableBufferPointer { c in
                 uninitializedFloats(count) { o in
-                    parallelRanges(o.count) { range in
-                        for i in range {
-                            c[i] = 0.5 * (1 + Foundation.erf(xs[i] * 0.70710678118654752))
-                            o[i] = xs[i] * c[i]
+                    let x = xs.baseAddress!, c = c.baseAddress!, o = o.baseAddress!
+                    parallelRanges(self.count) { range in
+                        @inline(__always) func vectorStep3(_ i: Int, _ n: Int) {
+                            let v = loadVector(x + i, count: n)
+                            let phi = 0.5 * (1 + vectorErf(v * 0.70710678118654752))
+                            storeVector(phi, c + i, count: n)
+                            storeVector(v * phi, o + i, count: n)
                         }
+                        forEachVector(in: range, vectorStep3)
                     }
                 }
             }
         }
         return Tensor.recorded("gelu", shape: shape, data: out, inputs: [self]) { r in
             let g = r.grad!
-            self.accumulateInPlace { gx in
+            self.accumulateInPlace { gx, fresh in
                 self.data.withUnsafeBufferPointer { xs in
                     cdf.withUnsafeBufferPointer { c in
                         g.withUnsafeBufferPointer { gp in
-                            parallelRanges(gx.count) { range in
-                                for i in range {
-                                    let x = xs[i]
-                                    gx[i] += gp[i] * (c[i] + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268)
+                            let x = xs.baseAddress!, c = c.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                            parallelRanges(self.count) { range in
+                                @inline(__always) func vectorStep4(_ i: Int, _ n: Int) {
+                                    let v = loadVector(x + i, count: n)
+                                    let density = vectorExp(-0.5 * v * v) * 0.39894228040143268
+                                    var d = loadVector(gp + i, count: n) * (loadVector(c + i, count: n) + v * density)
+                                    if !fresh { d += loadVector(gx + i, count: n) }
+                                    storeVector(d, gx + i, count: n)
                                 }
+                                forEachVector(in: range, vectorStep4)
                             }
                         }
                     }

@@ -41,16 +41,17 @@ extension Tensor {
                 if a.requiresGrad {
                     // dA = dC * op(B)^T, stored as A is (transposed back when A was used transposed).
                     b.data.withUnsafeBufferPointer { bp in
-                        a.accumulateInPlace { ga in
+                        a.accumulateInPlace { ga, fresh in
+                            let beta: Float = fresh ? 0 : 1
                             for i in 0..<batch {
                                 let gi = gp.baseAddress! + i * m * n, bi = bp.baseAddress! + i * bSize
                                 if transposeSelf {
                                     // A^T = op(B) * dC^T  ->  A [k, m] = op(B)[k, n] * dC^T [n, m]
                                     gemm(transposeA: transposeOther, transposeB: true, m: k, n: m, k: n,
-                                         a: bi, lda: bCols, b: gi, ldb: n, beta: 1, c: ga.baseAddress! + i * aSize, ldc: aCols)
+                                         a: bi, lda: bCols, b: gi, ldb: n, beta: beta, c: ga.baseAddress! + i * aSize, ldc: aCols)
                                 } else {
                                     gemm(transposeA: false, transposeB: !transposeOther, m: m, n: k, k: n,
-                                         a: gi, lda: n, b: bi, ldb: bCols, beta: 1, c: ga.baseAddress! + i * aSize, ldc: aCols)
+                                         a: gi, lda: n, b: bi, ldb: bCols, beta: beta, c: ga.baseAddress! + i * aSize, ldc: aCols)
                                 }
                             }
                         }
@@ -108,25 +109,32 @@ extension Tensor {
             g.withUnsafeBufferPointer { gp in
                 if self.requiresGrad {
                     weight.data.withUnsafeBufferPointer { w in
-                        self.accumulateInPlace { gx in
+                        self.accumulateInPlace { gx, fresh in
                             gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
                                  a: gp.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                 beta: 1, c: gx.baseAddress!, ldc: inFeatures)
+                                 beta: fresh ? 0 : 1, c: gx.baseAddress!, ldc: inFeatures)
                         }
                     }
                 }
                 if weight.requiresGrad {
                     self.data.withUnsafeBufferPointer { x in
-                        weight.accumulateInPlace { gw in
+                        weight.accumulateInPlace { gw, fresh in
                             gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                                  a: gp.baseAddress!, lda: outFeatures, b: x.baseAddress!, ldb: inFeatures,
-                                 beta: 1, c: gw.baseAddress!, ldc: inFeatures)
+                                 beta: fresh ? 0 : 1, c: gw.baseAddress!, ldc: inFeatures)
                         }
                     }
                 }
                 if let bias, bias.requiresGrad {
+                    // Column sums, rows in order (the same order on any thread count).
                     bias.accumulateInPlace { gb in
-                        for r in 0..<rows { for j in 0..<outFeatures { gb[j] += gp[r * outFeatures + j] } }
+                        let gb = gb.baseAddress!, gp = gp.baseAddress!
+                        for r in 0..<rows {
+                            @inline(__always) func addRow(_ j: Int, _ n: Int) {
+                                storeVector(loadVector(gb + j, count: n) + loadVector(gp + r * outFeatures + j, count: n), gb + j, count: n)
+                            }
+                            forEachVector(in: 0..<outFeatures, addRow)
+                        }
                     }
                 }
             }

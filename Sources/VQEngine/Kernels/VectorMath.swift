@@ -1,0 +1,113 @@
+/// Sixteen-lane float math for the elementwise kernels: loads and stores, exp (Cephes' single-precision
+/// polynomial) and erf as polynomials, and horizontal sums.
+///
+/// Library targets build for baseline x86-64, so these lower to SSE; that is still several times faster
+/// than calling libm per element. Every lane does the same IEEE operations as the others, and partial
+/// vectors are zero-padded, so a result never depends on where a parallel range or a row starts.
+
+typealias FloatVector = SIMD16<Float>
+
+@inline(__always)
+func loadVector(_ p: UnsafePointer<Float>) -> FloatVector {
+    UnsafeRawPointer(p).loadUnaligned(as: FloatVector.self)
+}
+
+@inline(__always)
+func loadVector(_ p: UnsafeMutablePointer<Float>) -> FloatVector {
+    UnsafeRawPointer(p).loadUnaligned(as: FloatVector.self)
+}
+
+/// The first `count` (<= 16) elements at `p`, the other lanes `padding`.
+@inline(__always)
+func loadVector(_ p: UnsafePointer<Float>, count: Int, padding: Float = 0) -> FloatVector {
+    if count == 16 { return loadVector(p) }
+    var v = FloatVector(repeating: padding)
+    for i in 0..<count { v[i] = p[i] }
+    return v
+}
+
+@inline(__always)
+func loadVector(_ p: UnsafeMutablePointer<Float>, count: Int, padding: Float = 0) -> FloatVector {
+    loadVector(UnsafePointer(p), count: count, padding: padding)
+}
+
+/// Visits `range` sixteen elements at a time: `body(start, lanes)`, lanes 16 except perhaps for the last.
+/// Pass a local `@inline(__always)` function as `body`, not a closure: the optimiser then inlines it at both
+/// calls, and the full-vector one folds `lanes == 16` away (a closure stays one call with unknown lanes,
+/// which it compiles to scalar code).
+@inline(__always)
+func forEachVector(in range: Range<Int>, _ body: (Int, Int) -> Void) {
+    var i = range.lowerBound
+    while i + 16 <= range.upperBound { body(i, 16); i += 16 }
+    if i < range.upperBound { body(i, range.upperBound - i) }
+}
+
+@inline(__always)
+func storeVector(_ v: FloatVector, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: FloatVector.self)
+}
+
+@inline(__always)
+func storeVector(_ v: FloatVector, _ p: UnsafeMutablePointer<Float>, count: Int) {
+    if count == 16 { storeVector(v, p); return }
+    for i in 0..<count { p[i] = v[i] }
+}
+
+/// Sum of the lanes in a fixed pairwise order.
+@inline(__always)
+func horizontalSum(_ v: FloatVector) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    let c = b.lowHalf + b.highHalf
+    return c[0] + c[1]
+}
+
+@inline(__always)
+func horizontalMax(_ v: FloatVector) -> Float {
+    var m = v[0]
+    for i in 1..<16 where v[i] > m { m = v[i] }
+    return m
+}
+
+/// e^x, within 1e-7 relative of libm for -87.3 <= x < 88.3; 0 below -87.3 (where e^x would be denormal),
+/// +infinity from about 88.4 (where the power of two overflows; float's limit is 88.72), NaN for NaN.
+@inline(__always)
+func vectorExp(_ x: FloatVector) -> FloatVector {
+    var z = x.replacing(with: 88.72, where: x .> 88.72)
+    z.replace(with: -87.33, where: z .< -87.33)
+    // n = round(z / ln 2) by the 1.5 * 2^23 trick (SSE2 has no rounding instruction).
+    // The integer n also sits in the low mantissa bits of the shifted value.
+    let magic = FloatVector(repeating: 12_582_912)
+    let shifted = z * 1.44269504088896341 + magic
+    let n = shifted - magic
+    let r = z - n * 0.693359375 + n * 2.12194440e-4
+    var p = FloatVector(repeating: 1.9875691500e-4)
+    p = p * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let y = p * (r * r) + r + 1
+    let exponent = (unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    // Above the clamp n = 128 makes the scale's bits +infinity; NaN stays NaN through the arithmetic.
+    var result = y * unsafeBitCast(exponent, to: FloatVector.self)
+    result.replace(with: 0, where: x .< -87.33)
+    return result
+}
+
+/// erf(x) by Abramowitz and Stegun 7.1.26: 1 - t (a1 + t (a2 + ... + t a5)) e^(-x^2) with t = 1 / (1 + p|x|),
+/// odd in x. Absolute error below 4e-7 in float (1.5e-7 in exact arithmetic); GELU needs only absolute accuracy
+/// of Phi(x) = (1 + erf(x / sqrt 2)) / 2, and this costs a third of libm's erff.
+@inline(__always)
+func vectorErf(_ x: FloatVector) -> FloatVector {
+    let a = x.replacing(with: -x, where: x .< 0)
+    let t = 1 / (1 + 0.3275911 * a)
+    var p = FloatVector(repeating: 1.061405429)
+    p = p * t - 1.453152027
+    p = p * t + 1.421413741
+    p = p * t - 0.284496736
+    p = p * t + 0.254829592
+    var result = 1 - p * t * vectorExp(-(a * a))
+    result.replace(with: -result, where: x .< 0)
+    return result
+}
