@@ -35,7 +35,38 @@ private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
 extension Tensor {
     /// max(x, 0); the gradient at 0 is 0, as in PyTorch.
     public func relu() -> Tensor {
-        unary("relu", self, forward: { Swift.max($0, 0) }, derivative: { _, y in y > 0 ? 1 : 0 })
+        // v <= 0 -> 0 keeps Swift.max(v, 0)'s results exactly: -0 becomes +0, NaN stays NaN.
+        let out = data.withUnsafeBufferPointer { xs in
+            uninitializedFloats(count) { o in
+                let x = xs.baseAddress!, o = o.baseAddress!
+                parallelRanges(count) { range in
+                    @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                        let v = loadVector(x + i, count: n)
+                        storeVector(v.replacing(with: 0, where: v .<= 0), o + i, count: n)
+                    }
+                    forEachVector(in: range, vectorStep)
+                }
+            }
+        }
+        return Tensor.recorded("relu", shape: shape, data: out, inputs: [self]) { r in
+            let g = r.grad!
+            self.accumulateInPlace { gx, fresh in
+                out.withUnsafeBufferPointer { ys in
+                    g.withUnsafeBufferPointer { gp in
+                        let y = ys.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                                var d = loadVector(gp + i, count: n)
+                                d.replace(with: 0, where: .!(loadVector(y + i, count: n) .> 0))
+                                if !fresh { d += loadVector(gx + i, count: n) }
+                                storeVector(d, gx + i, count: n)
+                            }
+                            forEachVector(in: range, vectorStep)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// x for x > 0, slope * x otherwise (PyTorch's default slope 0.01).

@@ -6,24 +6,34 @@
 
 private func addChannelBias(_ out: UnsafeMutableBufferPointer<Float>, _ bias: Tensor, batch: Int, channels: Int, plane: Int) {
     bias.data.withUnsafeBufferPointer { bp in
-        for b in 0..<batch {
-            for c in 0..<channels {
-                let v = bp[c], base = (b * channels + c) * plane
-                for i in 0..<plane { out[base + i] += v }
+        let o = out.baseAddress!
+        parallelRanges(batch * channels, minimumPerThread: Swift.max(1, 16_384 / Swift.max(1, plane))) { planes in
+            for p in planes {
+                let v = bp[p % channels], base = o + p * plane
+                @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                    storeVector(loadVector(base + i, count: n) + v, base + i, count: n)
+                }
+                forEachVector(in: 0..<plane, vectorStep)
             }
         }
     }
 }
 
+/// Per channel, the sum over images (in order) of the sum over its plane: each channel is one thread's,
+/// so the order is the same on any thread count.
 private func accumulateChannelBiasGradient(_ bias: Tensor, _ g: [Float], batch: Int, channels: Int, plane: Int) {
     bias.accumulateInPlace { gb in
         g.withUnsafeBufferPointer { gp in
-            for b in 0..<batch {
-                for c in 0..<channels {
-                    var s: Float = 0
-                    let base = (b * channels + c) * plane
-                    for i in 0..<plane { s += gp[base + i] }
-                    gb[c] += s
+            let gp = gp.baseAddress!
+            parallelRanges(channels, minimumPerThread: Swift.max(1, 16_384 / Swift.max(1, batch * plane))) { range in
+                for c in range {
+                    for b in 0..<batch {
+                        let base = gp + (b * channels + c) * plane
+                        var sums = FloatVector(repeating: 0)
+                        @inline(__always) func vectorStep(_ i: Int, _ n: Int) { sums += loadVector(base + i, count: n) }
+                        forEachVector(in: 0..<plane, vectorStep)
+                        gb[c] += horizontalSum(sums)
+                    }
                 }
             }
         }
