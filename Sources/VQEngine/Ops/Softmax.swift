@@ -46,15 +46,28 @@ func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, tota
     return (m, horizontalSum(sums))
 }
 
-/// Writes softmax(x[0..<width]) to `out`; returns the row maximum and the sum of e^(x - max).
+/// Writes softmax(x[0..<width]) to `out` (which may be x); returns the row maximum and the sum of e^(x - max).
+/// The exponentials are stored on the way to their sum and then scaled, so each is computed once.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>) -> (Float, Float) {
-    let (m, total) = rowMaxAndExpSum(x, width: width)
-    let inv = 1 / total
-    @inline(__always) func vectorStep4(_ j: Int, _ n: Int) {
-        storeVector(vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m) * inv, out + j, count: n)
+    var lanes = FloatVector(repeating: -.infinity)
+    @inline(__always) func maxStep(_ j: Int, _ n: Int) {
+        let v = loadVector(x + j, count: n, padding: -.infinity)
+        lanes.replace(with: v, where: v .> lanes)
     }
-    forEachVector(in: 0..<width, vectorStep4)
+    forEachVector(in: 0..<width, maxStep)
+    var m = horizontalMax(lanes)
+    if m == -.infinity { m = 0 }
+    var sums = FloatVector(repeating: 0)
+    @inline(__always) func expStep(_ j: Int, _ n: Int) {
+        let e = vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m)
+        sums += e
+        storeVector(e, out + j, count: n)
+    }
+    forEachVector(in: 0..<width, expStep)
+    let total = horizontalSum(sums), inv = 1 / total
+    @inline(__always) func scaleStep(_ j: Int, _ n: Int) { storeVector(loadVector(out + j, count: n) * inv, out + j, count: n) }
+    forEachVector(in: 0..<width, scaleStep)
     return (m, total)
 }
 
