@@ -62,7 +62,10 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
 /// The adjoint of `im2col`, with the same offset table: per (image, channel) plane the taps are added in
 /// order into a zero-bordered scratch plane, whose interior is then added to the image. Planes are
 /// independent, so they run in parallel, and every pixel sums in the same order on any thread count.
-func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>) {
+/// With `overwrite` the image's old contents are ignored (it may be uninitialised): image = col2im(columns),
+/// plus `bias[c]` on channel c when given.
+func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>,
+            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
@@ -85,9 +88,14 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
                         for q in 0..<planeOut { dst[Int(offsets[q])] += src[q] }
                     }
                     let out = image + (b * g.channels + c) * planeIn
+                    let shift = bias?[c] ?? 0
                     for y in 0..<g.height {
                         let row = out + y * g.width, from = plane + (y + pad) * wp + pad
-                        for x in 0..<g.width { row[x] += from[x] }
+                        if overwrite {
+                            if bias == nil { row.update(from: from, count: g.width) } else { for x in 0..<g.width { row[x] = from[x] + shift } }
+                        } else {
+                            for x in 0..<g.width { row[x] += from[x] + shift }
+                        }
                     }
                 }
             }
@@ -108,12 +116,22 @@ func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointe
     }
 }
 
+/// With `bias`, channel c also gets bias[c] added on the way.
 func channelMajorToBatch(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                         batch: Int, channels: Int, plane: Int) {
+                         batch: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>? = nil) {
     parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane))) { range in
         for c in range {
             for b in 0..<batch {
-                (dst + (b * channels + c) * plane).update(from: src + (c * batch + b) * plane, count: plane)
+                let to = dst + (b * channels + c) * plane, from = src + (c * batch + b) * plane
+                if let bias {
+                    let shift = bias[c]
+                    @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                        storeVector(loadVector(from + i, count: n) + shift, to + i, count: n)
+                    }
+                    forEachVector(in: 0..<plane, vectorStep)
+                } else {
+                    to.update(from: from, count: plane)
+                }
             }
         }
     }
