@@ -126,15 +126,8 @@ extension Tensor {
                     }
                 }
                 if let bias, bias.requiresGrad {
-                    // Column sums, rows in order (the same order on any thread count).
                     bias.accumulateInPlace { gb in
-                        let gb = gb.baseAddress!, gp = gp.baseAddress!
-                        for r in 0..<rows {
-                            @inline(__always) func addRow(_ j: Int, _ n: Int) {
-                                storeVector(loadVector(gb + j, count: n) + loadVector(gp + r * outFeatures + j, count: n), gb + j, count: n)
-                            }
-                            forEachVector(in: 0..<outFeatures, addRow)
-                        }
+                        addColumnSums(gp.baseAddress!, count: rows, width: outFeatures, into: gb.baseAddress!)
                     }
                 }
             }

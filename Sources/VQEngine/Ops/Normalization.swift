@@ -114,27 +114,10 @@ extension Tensor {
                     let gp = gp.baseAddress!, xh = xh.baseAddress!
                     // Column sums over rows, rows in order (the same order on any thread count).
                     if let weight, weight.requiresGrad {
-                        weight.accumulateInPlace { gw in
-                            let gw = gw.baseAddress!
-                            for r in 0..<rows {
-                                @inline(__always) func vectorStep6(_ j: Int, _ n: Int) {
-                                    let v = loadVector(gw + j, count: n) + loadVector(gp + r * width + j, count: n) * loadVector(xh + r * width + j, count: n)
-                                    storeVector(v, gw + j, count: n)
-                                }
-                                forEachVector(in: 0..<width, vectorStep6)
-                            }
-                        }
+                        weight.accumulateInPlace { gw in addColumnSums(gp, times: xh, count: rows, width: width, into: gw.baseAddress!) }
                     }
                     if let bias, bias.requiresGrad {
-                        bias.accumulateInPlace { gb in
-                            let gb = gb.baseAddress!
-                            for r in 0..<rows {
-                                @inline(__always) func vectorStep7(_ j: Int, _ n: Int) {
-                                    storeVector(loadVector(gb + j, count: n) + loadVector(gp + r * width + j, count: n), gb + j, count: n)
-                                }
-                                forEachVector(in: 0..<width, vectorStep7)
-                            }
-                        }
+                        bias.accumulateInPlace { gb in addColumnSums(gp, count: rows, width: width, into: gb.baseAddress!) }
                     }
                     if self.requiresGrad {
                         w.withUnsafeBufferPointer { wp in
