@@ -132,7 +132,7 @@ func add(_ source: [Float], into target: inout [Float]) {
     precondition(source.count == target.count, "gradient of \(source.count) elements added to \(target.count)")
     source.withUnsafeBufferPointer { s in
         target.withUnsafeMutableBufferPointer { t in
-            for i in 0..<t.count { t[i] += s[i] }
+            parallelRanges(t.count) { range in for i in range { t[i] += s[i] } }
         }
     }
 }

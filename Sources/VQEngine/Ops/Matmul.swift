@@ -92,7 +92,9 @@ extension Tensor {
         let out = uninitializedFloats(rows * outFeatures) { o in
             if let bias {
                 bias.data.withUnsafeBufferPointer { bp in
-                    for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }
+                    parallelRanges(rows, minimumPerThread: Swift.max(1, 32_768 / Swift.max(outFeatures, 1))) { range in
+                        for r in range { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }
+                    }
                 }
             }
             data.withUnsafeBufferPointer { x in
