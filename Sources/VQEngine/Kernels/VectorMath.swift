@@ -113,21 +113,21 @@ func vectorErf(_ x: FloatVector) -> FloatVector {
 }
 
 /// sums[j] += sum over rows r (in order) of rows[r * width + j] (times `scale[r * width + j]` when given):
-/// the column sums of bias and norm-weight gradients. Threads take disjoint bands of columns, so every sum
-/// runs over the rows in the same order on any thread count.
+/// the column sums of bias and norm-weight gradients. Threads take disjoint bands of columns and stream
+/// their part of each row in turn, so every sum runs over the rows in the same order on any thread count.
 func addColumnSums(_ rows: UnsafePointer<Float>, times scale: UnsafePointer<Float>? = nil, count: Int, width: Int,
                    into sums: UnsafeMutablePointer<Float>) {
     let bands = (width + 15) / 16
     parallelRanges(bands, minimumPerThread: Swift.max(1, 65_536 / Swift.max(1, 16 * count))) { range in
-        for band in range {
-            let j = band * 16, n = Swift.min(16, width - j)
-            var total = loadVector(sums + j, count: n)
-            if let scale {
-                for r in 0..<count { total += loadVector(rows + r * width + j, count: n) * loadVector(scale + r * width + j, count: n) }
-            } else {
-                for r in 0..<count { total += loadVector(rows + r * width + j, count: n) }
+        let start = range.lowerBound * 16, end = Swift.min(width, range.upperBound * 16)
+        for r in 0..<count {
+            let row = rows + r * width
+            @inline(__always) func vectorStep(_ j: Int, _ n: Int) {
+                var v = loadVector(row + j, count: n)
+                if let scale { v *= loadVector(scale + r * width + j, count: n) }
+                storeVector(loadVector(sums + j, count: n) + v, sums + j, count: n)
             }
-            storeVector(total, sums + j, count: n)
+            forEachVector(in: start..<end, vectorStep)
         }
     }
 }
