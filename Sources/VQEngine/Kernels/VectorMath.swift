@@ -1,5 +1,5 @@
 /// Sixteen-lane float math for the elementwise kernels: loads and stores, exp (Cephes' single-precision
-/// polynomial) and erf as polynomials, and horizontal sums.
+/// polynomial), the Gaussian CDF through a polynomial erf, and horizontal sums.
 ///
 /// Library targets build for baseline x86-64, so these lower to SSE; that is still several times faster
 /// than calling libm per element. Every lane does the same IEEE operations as the others, and partial
@@ -95,21 +95,24 @@ func vectorExp(_ x: FloatVector) -> FloatVector {
     return result
 }
 
-/// erf(x) by Abramowitz and Stegun 7.1.26: 1 - t (a1 + t (a2 + ... + t a5)) e^(-x^2) with t = 1 / (1 + p|x|),
-/// odd in x. Absolute error below 4e-7 in float (1.5e-7 in exact arithmetic); GELU needs only absolute accuracy
-/// of Phi(x) = (1 + erf(x / sqrt 2)) / 2, and this costs a third of libm's erff.
+/// The standard normal CDF Phi(x) = (1 + erf(x / sqrt 2)) / 2 and density phi(x) = e^(-x^2 / 2) / sqrt(2 pi),
+/// sharing one exponential. erf by Abramowitz and Stegun 7.1.26: 1 - t (a1 + t (a2 + ... + t a5)) e^(-z^2) with
+/// t = 1 / (1 + p|z|), odd in z; absolute error below 4e-7 in float (1.5e-7 in exact arithmetic). GELU needs
+/// only absolute accuracy of Phi, and this costs a third of libm's erff.
 @inline(__always)
-func vectorErf(_ x: FloatVector) -> FloatVector {
-    let a = x.replacing(with: -x, where: x .< 0)
+func vectorGaussian(_ x: FloatVector) -> (cdf: FloatVector, density: FloatVector) {
+    let z = x * 0.70710678118654752
+    let a = z.replacing(with: -z, where: z .< 0)
     let t = 1 / (1 + 0.3275911 * a)
     var p = FloatVector(repeating: 1.061405429)
     p = p * t - 1.453152027
     p = p * t + 1.421413741
     p = p * t - 0.284496736
     p = p * t + 0.254829592
-    var result = 1 - p * t * vectorExp(-(a * a))
-    result.replace(with: -result, where: x .< 0)
-    return result
+    let e = vectorExp(-(a * a))
+    var erf = 1 - p * t * e
+    erf.replace(with: -erf, where: z .< 0)
+    return (0.5 * (1 + erf), e * 0.39894228040143268)
 }
 
 /// sums[j] += sum over rows r (in order) of rows[r * width + j] (times `scale[r * width + j]` when given):

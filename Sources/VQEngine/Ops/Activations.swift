@@ -112,21 +112,22 @@ extension Tensor {
     }
 
     /// Exact GELU: x * Phi(x) with the Gaussian CDF through erf (PyTorch's default, not the tanh form).
-    /// The forward keeps Phi(x) so the backward, Phi(x) + x phi(x), needs no second erf.
+    /// The forward keeps the derivative Phi(x) + x phi(x) (phi from the exponential erf computes anyway), so
+    /// the backward is one multiplication per element.
     public func gelu() -> Tensor {
-        var cdf = [Float](repeating: 0, count: count)
+        var slope = uninitializedFloats(count) { _ in }
         let out = data.withUnsafeBufferPointer { xs in
-            cdf.withUnsafeMutableBufferPointer { c in
+            slope.withUnsafeMutableBufferPointer { d in
                 uninitializedFloats(count) { o in
-                    let x = xs.baseAddress!, c = c.baseAddress!, o = o.baseAddress!
+                    let x = xs.baseAddress!, d = d.baseAddress!, o = o.baseAddress!
                     parallelRanges(self.count) { range in
-                        @inline(__always) func vectorStep3(_ i: Int, _ n: Int) {
+                        @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
                             let v = loadVector(x + i, count: n)
-                            let phi = 0.5 * (1 + vectorErf(v * 0.70710678118654752))
-                            storeVector(phi, c + i, count: n)
-                            storeVector(v * phi, o + i, count: n)
+                            let (cdf, density) = vectorGaussian(v)
+                            storeVector(cdf + v * density, d + i, count: n)
+                            storeVector(v * cdf, o + i, count: n)
                         }
-                        forEachVector(in: range, vectorStep3)
+                        forEachVector(in: range, vectorStep)
                     }
                 }
             }
@@ -134,20 +135,16 @@ extension Tensor {
         return Tensor.recorded("gelu", shape: shape, data: out, inputs: [self]) { r in
             let g = r.grad!
             self.accumulateInPlace { gx, fresh in
-                self.data.withUnsafeBufferPointer { xs in
-                    cdf.withUnsafeBufferPointer { c in
-                        g.withUnsafeBufferPointer { gp in
-                            let x = xs.baseAddress!, c = c.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
-                            parallelRanges(self.count) { range in
-                                @inline(__always) func vectorStep4(_ i: Int, _ n: Int) {
-                                    let v = loadVector(x + i, count: n)
-                                    let density = vectorExp(-0.5 * v * v) * 0.39894228040143268
-                                    var d = loadVector(gp + i, count: n) * (loadVector(c + i, count: n) + v * density)
-                                    if !fresh { d += loadVector(gx + i, count: n) }
-                                    storeVector(d, gx + i, count: n)
-                                }
-                                forEachVector(in: range, vectorStep4)
+                slope.withUnsafeBufferPointer { d in
+                    g.withUnsafeBufferPointer { gp in
+                        let d = d.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                                var v = loadVector(gp + i, count: n) * loadVector(d + i, count: n)
+                                if !fresh { v += loadVector(gx + i, count: n) }
+                                storeVector(v, gx + i, count: n)
                             }
+                            forEachVector(in: range, vectorStep)
                         }
                     }
                 }
