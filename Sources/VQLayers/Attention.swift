@@ -2,7 +2,8 @@ import Foundation
 import VQEngine
 
 /// Causal multi-head self-attention with a fused qkv projection ordered [q | k | v], as in minGPT/nanoGPT:
-/// x [B, T, C] -> softmax(mask(q k^T / sqrt(C / heads))) v -> proj.
+/// x [B, T, C] -> softmax(mask(q k^T / sqrt(C / heads))) v -> proj, the middle part as one engine op
+/// (`Tensor.causalSelfAttention(heads:)`).
 public final class CausalSelfAttention: Layer {
     public let qkv: Linear
     public let proj: Linear
@@ -19,15 +20,6 @@ public final class CausalSelfAttention: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         precondition(x.rank == 3, "CausalSelfAttention: input must be [B, T, C], found \(x.shape)")
-        let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
-        let headCount = heads, headSize = c / heads
-        let parts = qkv(x).split([c, c, c], axis: 2)
-        // [B, T, C] -> [B, heads, T, headSize]
-        func splitHeads(_ m: Tensor) -> Tensor { m.reshaped([b, t, headCount, headSize]).permuted([0, 2, 1, 3]) }
-        let (q, k, v) = (splitHeads(parts[0]), splitHeads(parts[1]), splitHeads(parts[2]))
-        let scores = q.matmul(k, transposeOther: true) * (1 / Float(headSize).squareRoot())
-        let attention = scores.causallyMasked().softmax()
-        let mixed = attention.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, c])
-        return proj(mixed)
+        return proj(qkv(x).causalSelfAttention(heads: heads))
     }
 }

@@ -90,4 +90,48 @@ import VQEngine
         ComputeThreads.set(1)
         #expect(one == two)
     }
+
+    /// The fused attention op computes what the composed ops (split, permute, matmul, mask, softmax) do.
+    @Test func fusedAttentionMatchesComposedOps() {
+        var rng = RandomGenerator(seed: 11)
+        let (b, t, c, heads) = (3, 7, 8, 2)
+        let hs = c / heads
+        let x = rng.normal([b, t, 3 * c])
+        x.requiresGrad = true
+        let upstream = rng.normal([b, t, c])
+        let fused = x.causalSelfAttention(heads: heads)
+        (fused * upstream).sum().backward()
+        let fusedGrad = x.grad!
+        x.zeroGrad()
+        let parts = x.split([c, c, c], axis: 2)
+        func splitHeads(_ m: Tensor) -> Tensor { m.reshaped([b, t, heads, hs]).permuted([0, 2, 1, 3]) }
+        let (q, k, v) = (splitHeads(parts[0]), splitHeads(parts[1]), splitHeads(parts[2]))
+        let scores = q.matmul(k, transposeOther: true) * (1 / Float(hs).squareRoot())
+        let composed = scores.causallyMasked().softmax().matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        (composed * upstream).sum().backward()
+        let composedGrad = x.grad!
+        for (f, e) in zip(fused.data, composed.data) { #expect(Swift.abs(f - e) <= 1e-5) }
+        for (f, e) in zip(fusedGrad, composedGrad) { #expect(Swift.abs(f - e) <= 1e-5) }
+    }
+
+    /// The parallel elementwise, row and attention kernels give bit-identical values and gradients on 1 and 2 threads.
+    @Test func threadCountDoesNotChangeTransformerKernels() {
+        func run() -> [[Float]] {
+            var rng = RandomGenerator(seed: 5)
+            let x = rng.normal([16, 49, 96])
+            x.requiresGrad = true
+            let w = Tensor(repeating: 1.5, shape: [96], requiresGrad: true), bias = Tensor(zeros: [96], requiresGrad: true)
+            let h = x.layerNorm(weight: w, bias: bias).gelu()
+            let a = h.causalSelfAttention(heads: 4)
+            let loss = crossEntropy(a.reshaped([-1, 32]).sigmoid(), targets: (0..<(16 * 49 * 32 / 32)).map { $0 % 32 })
+            loss.backward()
+            return [h.data, a.data, [loss.scalar], x.grad!, w.grad!, bias.grad!]
+        }
+        ComputeThreads.set(1)
+        let one = run()
+        ComputeThreads.set(2)
+        let two = run()
+        ComputeThreads.set(1)
+        #expect(one == two)
+    }
 }

@@ -156,6 +156,8 @@ enum GradientCases {
         add("softmax", "softmax", [InputSpec([2, 3, 5], .normal(std: 2))])
         add("log_softmax", "log_softmax", [InputSpec([2, 3, 5], .normal(std: 2))])
         add("causal mask + softmax", "causal_softmax", [InputSpec([2, 4, 4], .normal(std: 2))])
+        add("causal self-attention, 2 heads", "causal_attention", [InputSpec([2, 5, 12], .normal(std: 1))],
+            params: P { $0.heads = 2 })
 
         // Normalisation.
         add("layer_norm affine", "layer_norm",
@@ -292,7 +294,7 @@ struct GradientCheckTests {
             "div_scalar", "matmul", "linear", "conv2d", "conv_transpose2d", "relu", "leaky_relu", "sigmoid", "tanh",
             "gelu", "silu", "softplus", "exp", "log", "sqrt", "abs", "sum_axis", "sum_axes", "mean_axes", "max_axis",
             "sum_all", "mean_all", "reshape", "permute", "transpose", "slice", "concat", "split", "upsample_nearest",
-            "embedding", "gather", "softmax", "log_softmax", "causal_softmax", "layer_norm", "group_norm", "mse_loss",
+            "embedding", "gather", "softmax", "log_softmax", "causal_softmax", "causal_attention", "layer_norm", "group_norm", "mse_loss",
             "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "stop_gradient_mul",
             "self_matmul", "diamond",
         ]

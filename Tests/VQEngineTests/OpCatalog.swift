@@ -26,6 +26,7 @@ struct OpParams: Codable, Sendable, Equatable {
     var scale: Int?
     var eps: Float?
     var groups: Int?
+    var heads: Int?
     var reduction: String?
 }
 
@@ -123,6 +124,7 @@ enum OpCatalog {
         case "softmax": return [x[0].softmax()]
         case "log_softmax": return [x[0].logSoftmax()]
         case "causal_softmax": return [x[0].causallyMasked().softmax()]
+        case "causal_attention": return [x[0].causalSelfAttention(heads: try need(p.heads, "heads"))]
 
         // Normalisation
         case "layer_norm": return [x[0].layerNorm(weight: optional(1), bias: optional(2), eps: try need(p.eps, "eps"))]

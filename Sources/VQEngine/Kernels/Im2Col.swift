@@ -12,70 +12,90 @@ struct ConvGeometry {
     var columnCount: Int { batch * outputHeight * outputWidth }
 }
 
-/// The output positions p whose input position p * stride - padding + tap lies inside an axis of `size`
-/// input elements (of which there are `outputSize` outputs), as lo..<hi.
-@inline(__always)
-func validOutputRange(size: Int, outputSize: Int, stride: Int, padding: Int, tap: Int) -> (Int, Int) {
-    let offset = tap - padding
-    let lo = Swift.min(outputSize, offset >= 0 ? 0 : (-offset + stride - 1) / stride)
-    let hi = Swift.max(lo, Swift.min(outputSize, offset >= size ? 0 : (size - 1 - offset) / stride + 1))
-    return (lo, hi)
-}
-
 /// Unfolds `image` [batch, channels, height, width] into `columns` [columnRows, columnCount].
-/// Per row (one kernel tap of one channel) the valid output rectangle is found once; inside it each
-/// output row is a strided gather, outside it zeros.
+/// The image is first copied into a zero-bordered one (when there is padding), so that every entry of a
+/// row is a plain gather: output position p of tap (i, j) reads padded pixel i * Wp + j + offsets[p], with one
+/// offset table for all taps, channels and images. No bounds, no zero runs, no short inner loops.
 func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride
-    let planeOut = oh * ow, planeIn = g.height * g.width
+    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
+    let planeOut = oh * ow
     let taps = g.kernelHeight * g.kernelWidth
-    parallelRanges(g.columnRows, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, g.columnCount))) { rows in
-        for row in rows {
-            let c = row / taps, i = (row % taps) / g.kernelWidth, j = row % g.kernelWidth
-            let (xLo, xHi) = validOutputRange(size: g.width, outputSize: ow, stride: s, padding: g.padding, tap: j)
-            let (yLo, yHi) = validOutputRange(size: g.height, outputSize: oh, stride: s, padding: g.padding, tap: i)
-            let xStart = xLo * s + j - g.padding
-            let rowBase = columns + row * g.columnCount
-            for b in 0..<g.batch {
-                let plane = image + (b * g.channels + c) * planeIn
-                let out = rowBase + b * planeOut
-                if yLo > 0 { out.update(repeating: 0, count: yLo * ow) }
-                for y in yLo..<yHi {
-                    let src = plane + (y * s - g.padding + i) * g.width + xStart
-                    let dst = out + y * ow
-                    for x in 0..<xLo { dst[x] = 0 }
-                    var ix = 0
-                    for x in xLo..<xHi { dst[x] = src[ix]; ix += s }
-                    for x in xHi..<ow { dst[x] = 0 }
+    let hp = g.height + 2 * pad, wp = g.width + 2 * pad, planePadded = hp * wp
+    var offsets = [Int32](repeating: 0, count: planeOut)
+    for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }
+    let padded: [Float] = pad == 0 ? [] : [Float](unsafeUninitializedCapacity: g.batch * g.channels * planePadded) { buffer, initialized in
+        let dst = buffer.baseAddress!
+        parallelRanges(g.batch * g.channels, minimumPerThread: Swift.max(1, 16_384 / planePadded)) { planes in
+            for p in planes {
+                let out = dst + p * planePadded, src = image + p * g.height * g.width
+                out.update(repeating: 0, count: pad * wp)
+                for y in 0..<g.height {
+                    let row = out + (y + pad) * wp
+                    row.update(repeating: 0, count: pad)
+                    (row + pad).update(from: src + y * g.width, count: g.width)
+                    (row + pad + g.width).update(repeating: 0, count: pad)
                 }
-                if yHi < oh { (out + yHi * ow).update(repeating: 0, count: (oh - yHi) * ow) }
+                (out + (g.height + pad) * wp).update(repeating: 0, count: pad * wp)
+            }
+        }
+        initialized = g.batch * g.channels * planePadded
+    }
+    padded.withUnsafeBufferPointer { pp in
+        offsets.withUnsafeBufferPointer { op in
+            let source = pad == 0 ? image : UnsafePointer(pp.baseAddress!), offsets = op.baseAddress!
+            parallelRanges(g.columnRows, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, g.columnCount))) { rows in
+                for row in rows {
+                    let c = row / taps, i = (row % taps) / g.kernelWidth, j = row % g.kernelWidth
+                    let rowBase = columns + row * g.columnCount
+                    for b in 0..<g.batch {
+                        let plane = source + (b * g.channels + c) * planePadded + i * wp + j
+                        let out = rowBase + b * planeOut
+                        for q in 0..<planeOut { out[q] = plane[Int(offsets[q])] }
+                    }
+                }
             }
         }
     }
 }
 
 /// Folds `columns` back, adding each entry into the pixel it came from: `image` += col2im(columns).
-/// The adjoint of `im2col`. Rows of one channel write only to that channel, so channels run in parallel.
-func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride
+/// The adjoint of `im2col`, with the same offset table: per (image, channel) plane the taps are added in
+/// order into a zero-bordered scratch plane, whose interior is then added to the image. Planes are
+/// independent, so they run in parallel, and every pixel sums in the same order on any thread count.
+/// With `overwrite` the image's old contents are ignored (it may be uninitialised): image = col2im(columns),
+/// plus `bias[c]` on channel c when given.
+func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>,
+            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil) {
+    let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
-    parallelRanges(g.channels, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * g.columnCount))) { channels in
-        for c in channels {
-            for tap in 0..<taps {
-                let i = tap / g.kernelWidth, j = tap % g.kernelWidth
-                let (xLo, xHi) = validOutputRange(size: g.width, outputSize: ow, stride: s, padding: g.padding, tap: j)
-                let (yLo, yHi) = validOutputRange(size: g.height, outputSize: oh, stride: s, padding: g.padding, tap: i)
-                let xStart = xLo * s + j - g.padding
-                let rowBase = columns + (c * taps + tap) * g.columnCount
-                for b in 0..<g.batch {
-                    let plane = image + (b * g.channels + c) * planeIn
-                    let srcBase = rowBase + b * planeOut
-                    for y in yLo..<yHi {
-                        let dst = plane + (y * s - g.padding + i) * g.width + xStart
-                        let src = srcBase + y * ow
-                        var ix = 0
-                        for x in xLo..<xHi { dst[ix] += src[x]; ix += s }
+    let hp = g.height + 2 * pad, wp = g.width + 2 * pad, planePadded = hp * wp
+    var offsets = [Int32](repeating: 0, count: planeOut)
+    for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }
+    offsets.withUnsafeBufferPointer { op in
+        let offsets = op.baseAddress!
+        parallelRanges(g.channels * g.batch, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * planeOut))) { pairs in
+            var scratch = [Float](repeating: 0, count: planePadded)
+            scratch.withUnsafeMutableBufferPointer { sp in
+                let plane = sp.baseAddress!
+                for pair in pairs {
+                    let c = pair / g.batch, b = pair % g.batch
+                    plane.update(repeating: 0, count: planePadded)
+                    for tap in 0..<taps {
+                        let i = tap / g.kernelWidth, j = tap % g.kernelWidth
+                        let src = columns + (c * taps + tap) * g.columnCount + b * planeOut
+                        let dst = plane + i * wp + j
+                        for q in 0..<planeOut { dst[Int(offsets[q])] += src[q] }
+                    }
+                    let out = image + (b * g.channels + c) * planeIn
+                    let shift = bias?[c] ?? 0
+                    for y in 0..<g.height {
+                        let row = out + y * g.width, from = plane + (y + pad) * wp + pad
+                        if overwrite {
+                            if bias == nil { row.update(from: from, count: g.width) } else { for x in 0..<g.width { row[x] = from[x] + shift } }
+                        } else {
+                            for x in 0..<g.width { row[x] += from[x] + shift }
+                        }
                     }
                 }
             }
@@ -96,12 +116,22 @@ func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointe
     }
 }
 
+/// With `bias`, channel c also gets bias[c] added on the way.
 func channelMajorToBatch(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                         batch: Int, channels: Int, plane: Int) {
+                         batch: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>? = nil) {
     parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane))) { range in
         for c in range {
             for b in 0..<batch {
-                (dst + (b * channels + c) * plane).update(from: src + (c * batch + b) * plane, count: plane)
+                let to = dst + (b * channels + c) * plane, from = src + (c * batch + b) * plane
+                if let bias {
+                    let shift = bias[c]
+                    @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                        storeVector(loadVector(from + i, count: n) + shift, to + i, count: n)
+                    }
+                    forEachVector(in: 0..<plane, vectorStep)
+                } else {
+                    to.update(from: from, count: plane)
+                }
             }
         }
     }

@@ -12,11 +12,17 @@ private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
     }
     return Tensor.recorded(name, shape: x.shape, data: out, inputs: [x]) { result in
         let g = result.grad!
-        x.accumulateInPlace { gx in
+        x.accumulateInPlace { gx, fresh in
             x.data.withUnsafeBufferPointer { xs in
                 out.withUnsafeBufferPointer { ys in
                     g.withUnsafeBufferPointer { gs in
-                        parallelRanges(gx.count) { range in for i in range { gx[i] += gs[i] * derivative(xs[i], ys[i]) } }
+                        parallelRanges(gx.count) { range in
+                            if fresh {
+                                for i in range { gx[i] = gs[i] * derivative(xs[i], ys[i]) }
+                            } else {
+                                for i in range { gx[i] += gs[i] * derivative(xs[i], ys[i]) }
+                            }
+                        }
                     }
                 }
             }
@@ -29,7 +35,38 @@ private func unary(_ name: String, _ x: Tensor, forward: (Float) -> Float,
 extension Tensor {
     /// max(x, 0); the gradient at 0 is 0, as in PyTorch.
     public func relu() -> Tensor {
-        unary("relu", self, forward: { Swift.max($0, 0) }, derivative: { _, y in y > 0 ? 1 : 0 })
+        // v <= 0 -> 0 keeps Swift.max(v, 0)'s results exactly: -0 becomes +0, NaN stays NaN.
+        let out = data.withUnsafeBufferPointer { xs in
+            uninitializedFloats(count) { o in
+                let x = xs.baseAddress!, o = o.baseAddress!
+                parallelRanges(count) { range in
+                    @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                        let v = loadVector(x + i, count: n)
+                        storeVector(v.replacing(with: 0, where: v .<= 0), o + i, count: n)
+                    }
+                    forEachVector(in: range, vectorStep)
+                }
+            }
+        }
+        return Tensor.recorded("relu", shape: shape, data: out, inputs: [self]) { r in
+            let g = r.grad!
+            self.accumulateInPlace { gx, fresh in
+                out.withUnsafeBufferPointer { ys in
+                    g.withUnsafeBufferPointer { gp in
+                        let y = ys.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                                var d = loadVector(gp + i, count: n)
+                                d.replace(with: 0, where: .!(loadVector(y + i, count: n) .> 0))
+                                if !fresh { d += loadVector(gx + i, count: n) }
+                                storeVector(d, gx + i, count: n)
+                            }
+                            forEachVector(in: range, vectorStep)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// x for x > 0, slope * x otherwise (PyTorch's default slope 0.01).
@@ -38,7 +75,36 @@ extension Tensor {
     }
 
     public func sigmoid() -> Tensor {
-        unary("sigmoid", self, forward: logistic, derivative: { _, y in y * (1 - y) })
+        let out = data.withUnsafeBufferPointer { xs in
+            uninitializedFloats(count) { o in
+                let x = xs.baseAddress!, o = o.baseAddress!
+                parallelRanges(count) { range in
+                    @inline(__always) func vectorStep1(_ i: Int, _ n: Int) {
+                        storeVector(1 / (1 + vectorExp(-loadVector(x + i, count: n))), o + i, count: n)
+                    }
+                    forEachVector(in: range, vectorStep1)
+                }
+            }
+        }
+        return Tensor.recorded("sigmoid", shape: shape, data: out, inputs: [self]) { r in
+            let g = r.grad!
+            self.accumulateInPlace { gx, fresh in
+                out.withUnsafeBufferPointer { ys in
+                    g.withUnsafeBufferPointer { gp in
+                        let y = ys.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep2(_ i: Int, _ n: Int) {
+                                let v = loadVector(y + i, count: n)
+                                var d = loadVector(gp + i, count: n) * (v * (1 - v))
+                                if !fresh { d += loadVector(gx + i, count: n) }
+                                storeVector(d, gx + i, count: n)
+                            }
+                            forEachVector(in: range, vectorStep2)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func tanh() -> Tensor {
@@ -46,33 +112,39 @@ extension Tensor {
     }
 
     /// Exact GELU: x * Phi(x) with the Gaussian CDF through erf (PyTorch's default, not the tanh form).
-    /// The forward keeps Phi(x) so the backward, Phi(x) + x phi(x), needs no second erf.
+    /// The forward keeps the derivative Phi(x) + x phi(x) (phi from the exponential erf computes anyway), so
+    /// the backward is one multiplication per element.
     public func gelu() -> Tensor {
-        var cdf = [Float](repeating: 0, count: count)
+        var slope = uninitializedFloats(count) { _ in }
         let out = data.withUnsafeBufferPointer { xs in
-            cdf.withUnsafeMutableBufferPointer { c in
+            slope.withUnsafeMutableBufferPointer { d in
                 uninitializedFloats(count) { o in
-                    parallelRanges(o.count) { range in
-                        for i in range {
-                            c[i] = 0.5 * (1 + Foundation.erf(xs[i] * 0.70710678118654752))
-                            o[i] = xs[i] * c[i]
+                    let x = xs.baseAddress!, d = d.baseAddress!, o = o.baseAddress!
+                    parallelRanges(self.count) { range in
+                        @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                            let v = loadVector(x + i, count: n)
+                            let (cdf, density) = vectorGaussian(v)
+                            storeVector(cdf + v * density, d + i, count: n)
+                            storeVector(v * cdf, o + i, count: n)
                         }
+                        forEachVector(in: range, vectorStep)
                     }
                 }
             }
         }
         return Tensor.recorded("gelu", shape: shape, data: out, inputs: [self]) { r in
             let g = r.grad!
-            self.accumulateInPlace { gx in
-                self.data.withUnsafeBufferPointer { xs in
-                    cdf.withUnsafeBufferPointer { c in
-                        g.withUnsafeBufferPointer { gp in
-                            parallelRanges(gx.count) { range in
-                                for i in range {
-                                    let x = xs[i]
-                                    gx[i] += gp[i] * (c[i] + x * Foundation.exp(-0.5 * x * x) * 0.39894228040143268)
-                                }
+            self.accumulateInPlace { gx, fresh in
+                slope.withUnsafeBufferPointer { d in
+                    g.withUnsafeBufferPointer { gp in
+                        let d = d.baseAddress!, gp = gp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(self.count) { range in
+                            @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                                var v = loadVector(gp + i, count: n) * loadVector(d + i, count: n)
+                                if !fresh { v += loadVector(gx + i, count: n) }
+                                storeVector(v, gx + i, count: n)
                             }
+                            forEachVector(in: range, vectorStep)
                         }
                     }
                 }

@@ -73,13 +73,13 @@ private func expanded(_ t: Tensor, to shape: [Int]) -> [Float] {
 }
 
 private func elementwiseProduct(_ x: [Float], _ y: [Float], scale: Float = 1) -> [Float] {
-    var out = [Float](repeating: 0, count: x.count)
     x.withUnsafeBufferPointer { a in
         y.withUnsafeBufferPointer { b in
-            out.withUnsafeMutableBufferPointer { o in for i in 0..<o.count { o[i] = a[i] * b[i] * scale } }
+            uninitializedFloats(x.count) { o in
+                parallelRanges(x.count) { range in for i in range { o[i] = a[i] * b[i] * scale } }
+            }
         }
     }
-    return out
 }
 
 public func + (a: Tensor, b: Tensor) -> Tensor {

@@ -4,26 +4,28 @@
 /// conv_transpose2d:  out = col2im(W[Cin, Cout*kh*kw]^T * x[Cin, B*HW])  (the adjoint of conv2d)
 /// Each backward is the other's forward with the roles of data and gradient swapped.
 
-private func addChannelBias(_ out: UnsafeMutableBufferPointer<Float>, _ bias: Tensor, batch: Int, channels: Int, plane: Int) {
-    bias.data.withUnsafeBufferPointer { bp in
-        for b in 0..<batch {
-            for c in 0..<channels {
-                let v = bp[c], base = (b * channels + c) * plane
-                for i in 0..<plane { out[base + i] += v }
-            }
-        }
-    }
+/// Runs `body` with a pointer to the bias values, or nil without a bias.
+@inline(__always)
+private func withBias<R>(_ bias: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let bias else { return body(nil) }
+    return bias.data.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
+/// Per channel, the sum over images (in order) of the sum over its plane: each channel is one thread's,
+/// so the order is the same on any thread count.
 private func accumulateChannelBiasGradient(_ bias: Tensor, _ g: [Float], batch: Int, channels: Int, plane: Int) {
     bias.accumulateInPlace { gb in
         g.withUnsafeBufferPointer { gp in
-            for b in 0..<batch {
-                for c in 0..<channels {
-                    var s: Float = 0
-                    let base = (b * channels + c) * plane
-                    for i in 0..<plane { s += gp[base + i] }
-                    gb[c] += s
+            let gp = gp.baseAddress!
+            parallelRanges(channels, minimumPerThread: Swift.max(1, 16_384 / Swift.max(1, batch * plane))) { range in
+                for c in range {
+                    for b in 0..<batch {
+                        let base = gp + (b * channels + c) * plane
+                        var sums = FloatVector(repeating: 0)
+                        @inline(__always) func vectorStep(_ i: Int, _ n: Int) { sums += loadVector(base + i, count: n) }
+                        forEachVector(in: 0..<plane, vectorStep)
+                        gb[c] += horizontalSum(sums)
+                    }
                 }
             }
         }
@@ -57,8 +59,9 @@ extension Tensor {
         }
         let out = channelMajor.withUnsafeBufferPointer { cm in
             uninitializedFloats(g.batch * outChannels * plane) { o in
-                channelMajorToBatch(cm.baseAddress!, o.baseAddress!, batch: g.batch, channels: outChannels, plane: plane)
-                if let bias { addChannelBias(o, bias, batch: g.batch, channels: outChannels, plane: plane) }
+                withBias(bias) { bp in
+                    channelMajorToBatch(cm.baseAddress!, o.baseAddress!, batch: g.batch, channels: outChannels, plane: plane, bias: bp)
+                }
             }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
@@ -88,7 +91,9 @@ extension Tensor {
                         }
                     }
                     gradColumns.withUnsafeBufferPointer { gc in
-                        self.accumulateInPlace { gx in col2im(g, columns: gc.baseAddress!, image: gx.baseAddress!) }
+                        self.accumulateInPlace { gx, fresh in
+                            col2im(g, columns: gc.baseAddress!, image: gx.baseAddress!, overwrite: fresh)
+                        }
                     }
                 }
             }
@@ -121,7 +126,7 @@ extension Tensor {
                 batchToChannelMajor(x.baseAddress!, im.baseAddress!, batch: batch, channels: inChannels, plane: plane)
             }
         }
-        var out = [Float](repeating: 0, count: batch * outChannels * outHeight * outWidth)
+        var out = uninitializedFloats(batch * outChannels * outHeight * outWidth) { _ in }  // col2im overwrites it
         do {
             let columns = weight.data.withUnsafeBufferPointer { w in
                 inputMajor.withUnsafeBufferPointer { im in
@@ -134,8 +139,7 @@ extension Tensor {
             }
             columns.withUnsafeBufferPointer { col in
                 out.withUnsafeMutableBufferPointer { o in
-                    col2im(g, columns: col.baseAddress!, image: o.baseAddress!)
-                    if let bias { addChannelBias(o, bias, batch: batch, channels: outChannels, plane: outHeight * outWidth) }
+                    withBias(bias) { bp in col2im(g, columns: col.baseAddress!, image: o.baseAddress!, overwrite: true, bias: bp) }
                 }
             }
         }

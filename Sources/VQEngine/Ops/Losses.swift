@@ -50,15 +50,61 @@ public func binaryCrossEntropyWithLogits(_ logits: Tensor, _ target: Tensor, red
     return reduced(elementwise, reduction)
 }
 
-/// Cross-entropy of logits [N, C] against class indices (N of them), `F.cross_entropy`.
+/// Cross-entropy of logits [N, C] against class indices (N of them), `F.cross_entropy`. One fused op:
+/// loss_r = -((x[r, t_r] - m_r) - log(sum_j e^(x[r, j] - m_r))) with m_r the row maximum, and the backward
+/// (p - onehot) times the upstream gradient (over N for the mean), recomputing p from the kept row
+/// statistics instead of storing the [N, C] log-probabilities.
 public func crossEntropy(_ logits: Tensor, targets: [Int], reduction: Reduction = .mean) -> Tensor {
     precondition(logits.rank == 2, "cross_entropy: logits must be [N, C], found shape \(logits.shape)")
     let n = logits.shape[0], classes = logits.shape[1]
     precondition(targets.count == n, "cross_entropy: \(n) rows of logits but \(targets.count) targets")
     for t in targets { precondition(t >= 0 && t < classes, "cross_entropy: target \(t) is outside 0..<\(classes)") }
-    let logProbabilities = logits.logSoftmax()
-    let picked = logProbabilities.gather(rows: targets)
-    return reduced(picked * -1, reduction)
+    if reduction == .mean { precondition(n > 0, "mean: tensor of shape [0] is empty") }
+    var maxima = [Float](repeating: 0, count: n), inverseTotals = [Float](repeating: 0, count: n)
+    var losses = [Float](repeating: 0, count: n)
+    let rowsPerThread = Swift.max(1, 16_384 / Swift.max(classes, 1))
+    logits.data.withUnsafeBufferPointer { xp in
+        maxima.withUnsafeMutableBufferPointer { mp in
+            inverseTotals.withUnsafeMutableBufferPointer { ip in
+                losses.withUnsafeMutableBufferPointer { lp in
+                    let x = xp.baseAddress!
+                    parallelRanges(n, minimumPerThread: rowsPerThread) { range in
+                        for r in range {
+                            let (m, total) = rowMaxAndExpSum(x + r * classes, width: classes)
+                            mp[r] = m
+                            ip[r] = 1 / total
+                            lp[r] = -((x[r * classes + targets[r]] - m) - Foundation.log(total))
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Summed in row order, as the unfused sum() did, so the result is the same on any thread count.
+    var total: Float = 0
+    for v in losses { total += v }
+    let scale: Float = reduction == .mean ? 1 / Float(n) : 1
+    return Tensor.recorded("cross_entropy", shape: [], data: [total * scale], inputs: [logits]) { r in
+        let coefficient = r.grad![0] * scale
+        logits.accumulateInPlace { gx, fresh in
+            logits.data.withUnsafeBufferPointer { xp in
+                let x = xp.baseAddress!, gx = gx.baseAddress!
+                parallelRanges(n, minimumPerThread: rowsPerThread) { range in
+                    for row in range {
+                        let base = row * classes, m = maxima[row], inv = inverseTotals[row]
+                        @inline(__always) func vectorStep1(_ j: Int, _ lanes: Int) {
+                            let p = vectorExp(loadVector(x + j, count: lanes) - m) * inv
+                            var d = p * coefficient
+                            if !fresh { d += loadVector(gx + j, count: lanes) }
+                            storeVector(d, gx + j, count: lanes)
+                        }
+                        forEachVector(in: base..<(base + classes), vectorStep1)
+                        gx[base + targets[row]] -= coefficient
+                    }
+                }
+            }
+        }
+    }
 }
 
 extension Tensor {

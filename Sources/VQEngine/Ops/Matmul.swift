@@ -41,16 +41,17 @@ extension Tensor {
                 if a.requiresGrad {
                     // dA = dC * op(B)^T, stored as A is (transposed back when A was used transposed).
                     b.data.withUnsafeBufferPointer { bp in
-                        a.accumulateInPlace { ga in
+                        a.accumulateInPlace { ga, fresh in
+                            let beta: Float = fresh ? 0 : 1
                             for i in 0..<batch {
                                 let gi = gp.baseAddress! + i * m * n, bi = bp.baseAddress! + i * bSize
                                 if transposeSelf {
                                     // A^T = op(B) * dC^T  ->  A [k, m] = op(B)[k, n] * dC^T [n, m]
                                     gemm(transposeA: transposeOther, transposeB: true, m: k, n: m, k: n,
-                                         a: bi, lda: bCols, b: gi, ldb: n, beta: 1, c: ga.baseAddress! + i * aSize, ldc: aCols)
+                                         a: bi, lda: bCols, b: gi, ldb: n, beta: beta, c: ga.baseAddress! + i * aSize, ldc: aCols)
                                 } else {
                                     gemm(transposeA: false, transposeB: !transposeOther, m: m, n: k, k: n,
-                                         a: gi, lda: n, b: bi, ldb: bCols, beta: 1, c: ga.baseAddress! + i * aSize, ldc: aCols)
+                                         a: gi, lda: n, b: bi, ldb: bCols, beta: beta, c: ga.baseAddress! + i * aSize, ldc: aCols)
                                 }
                             }
                         }
@@ -91,7 +92,9 @@ extension Tensor {
         let out = uninitializedFloats(rows * outFeatures) { o in
             if let bias {
                 bias.data.withUnsafeBufferPointer { bp in
-                    for r in 0..<rows { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }
+                    parallelRanges(rows, minimumPerThread: Swift.max(1, 32_768 / Swift.max(outFeatures, 1))) { range in
+                        for r in range { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }
+                    }
                 }
             }
             data.withUnsafeBufferPointer { x in
@@ -108,25 +111,25 @@ extension Tensor {
             g.withUnsafeBufferPointer { gp in
                 if self.requiresGrad {
                     weight.data.withUnsafeBufferPointer { w in
-                        self.accumulateInPlace { gx in
+                        self.accumulateInPlace { gx, fresh in
                             gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
                                  a: gp.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                 beta: 1, c: gx.baseAddress!, ldc: inFeatures)
+                                 beta: fresh ? 0 : 1, c: gx.baseAddress!, ldc: inFeatures)
                         }
                     }
                 }
                 if weight.requiresGrad {
                     self.data.withUnsafeBufferPointer { x in
-                        weight.accumulateInPlace { gw in
+                        weight.accumulateInPlace { gw, fresh in
                             gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                                  a: gp.baseAddress!, lda: outFeatures, b: x.baseAddress!, ldb: inFeatures,
-                                 beta: 1, c: gw.baseAddress!, ldc: inFeatures)
+                                 beta: fresh ? 0 : 1, c: gw.baseAddress!, ldc: inFeatures)
                         }
                     }
                 }
                 if let bias, bias.requiresGrad {
                     bias.accumulateInPlace { gb in
-                        for r in 0..<rows { for j in 0..<outFeatures { gb[j] += gp[r * outFeatures + j] } }
+                        addColumnSums(gp.baseAddress!, count: rows, width: outFeatures, into: gb.baseAddress!)
                     }
                 }
             }

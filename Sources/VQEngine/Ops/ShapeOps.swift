@@ -145,16 +145,55 @@ public func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
 
 /// A row-major copy of `data` (of `shape`) with its axes reordered by `order`.
 func permute(_ data: [Float], shape: [Int], order: [Int]) -> [Float] {
-    let rank = shape.count
     let outShape = order.map { shape[$0] }
+    if data.isEmpty { return data }
+    // Axes that stay neighbours in the same order move as one; a permutation that is then [0, 2, 1] (or [1, 0])
+    // is a batch of matrix transposes, copied in cache-sized tiles.
+    var groups: [[Int]] = []
+    for axis in order where shape[axis] != 1 {
+        if let last = groups.last?.last, last + 1 == axis { groups[groups.count - 1].append(axis) } else { groups.append([axis]) }
+    }
+    let sizes = groups.map { $0.reduce(1) { $0 * shape[$1] } }
+    let starts = groups.map { $0[0] }
+    if groups.count <= 1 { return data }  // only axes of size 1 moved: the same element order
+    if groups.count == 2 && starts[0] > starts[1] {
+        return transposedMatrices(data, count: 1, rows: sizes[1], columns: sizes[0])
+    }
+    if groups.count == 3 && starts[0] < starts[1] && starts[2] < starts[1] && starts[0] < starts[2] {
+        return transposedMatrices(data, count: sizes[0], rows: sizes[2], columns: sizes[1])
+    }
     let inStrides = contiguousStrides(shape)
     let gathered = order.map { inStrides[$0] }
-    if data.isEmpty { return data }
     return data.withUnsafeBufferPointer { x in
         uninitializedFloats(data.count) { o in
             // Walk the output in order, following the input with the gathered strides.
             forEachBroadcastRun(outShape, gathered, gathered) { oo, xo, _, n, s, _ in
                 for i in 0..<n { o[oo + i] = x[xo + i * s] }
+            }
+        }
+    }
+}
+
+/// `count` row-major [rows, columns] matrices, each transposed to [columns, rows], in 16 x 16 tiles;
+/// matrices (or, for one matrix, bands of rows) run in parallel.
+private func transposedMatrices(_ data: [Float], count: Int, rows: Int, columns: Int) -> [Float] {
+    data.withUnsafeBufferPointer { xp in
+        uninitializedFloats(data.count) { op in
+            let x = xp.baseAddress!, o = op.baseAddress!
+            let tile = 16, bands = (rows + tile - 1) / tile
+            parallelRanges(count * bands, minimumPerThread: Swift.max(1, 16_384 / Swift.max(1, tile * columns))) { range in
+                for job in range {
+                    let m = job / bands, r0 = (job % bands) * tile, r1 = Swift.min(rows, r0 + tile)
+                    let src = x + m * rows * columns, dst = o + m * rows * columns
+                    var c0 = 0
+                    while c0 < columns {
+                        let c1 = Swift.min(columns, c0 + tile)
+                        for r in r0..<r1 {
+                            for c in c0..<c1 { dst[c &* rows &+ r] = src[r &* columns &+ c] }
+                        }
+                        c0 = c1
+                    }
+                }
             }
         }
     }

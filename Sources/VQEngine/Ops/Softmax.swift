@@ -8,25 +8,18 @@ private func softmaxRows(_ x: [Float], rows: Int, width: Int, log: Bool) -> (val
     var logs: [Float] = []
     let probabilities = x.withUnsafeBufferPointer { xs in
         uninitializedFloats(x.count) { o in
-            if log { logs = [Float](repeating: 0, count: x.count) }
+            if log { logs = uninitializedFloats(x.count) { _ in } }
             logs.withUnsafeMutableBufferPointer { l in
+                let xs = xs.baseAddress!, o = o.baseAddress!, l = log ? l.baseAddress : nil
                 parallelRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
                     for r in range {
-                        let base = r * width
-                        var m = -Float.infinity
-                        for j in 0..<width { m = Swift.max(m, xs[base + j]) }
-                        if m == -.infinity { m = 0 }
-                        var total: Float = 0
-                        for j in 0..<width {
-                            let e = Foundation.exp(xs[base + j] - m)
-                            o[base + j] = e
-                            total += e
-                        }
-                        let inv = 1 / total
-                        for j in 0..<width { o[base + j] *= inv }
-                        if log {
-                            let lse = Foundation.log(total)
-                            for j in 0..<width { l[base + j] = xs[base + j] - m - lse }
+                        let (m, total) = softmaxRow(xs + r * width, width: width, into: o + r * width)
+                        if let l {
+                            let lse = m + Foundation.log(total)
+                            @inline(__always) func vectorStep1(_ j: Int, _ n: Int) {
+                                storeVector(loadVector(xs + r * width + j, count: n) - lse, l + r * width + j, count: n)
+                            }
+                            forEachVector(in: 0..<width, vectorStep1)
                         }
                     }
                 }
@@ -34,6 +27,48 @@ private func softmaxRows(_ x: [Float], rows: Int, width: Int, log: Bool) -> (val
         }
     }
     return (log ? logs : probabilities, probabilities)
+}
+
+/// The row maximum m of x[0..<width] (0 when the row is all -infinity) and the sum of e^(x - m).
+@inline(__always)
+func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, total: Float) {
+    var lanes = FloatVector(repeating: -.infinity)
+    @inline(__always) func vectorStep2(_ j: Int, _ n: Int) {
+        let v = loadVector(x + j, count: n, padding: -.infinity)
+        lanes.replace(with: v, where: v .> lanes)
+    }
+    forEachVector(in: 0..<width, vectorStep2)
+    var m = horizontalMax(lanes)
+    if m == -.infinity { m = 0 }
+    var sums = FloatVector(repeating: 0)
+    @inline(__always) func vectorStep3(_ j: Int, _ n: Int) { sums += vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m) }
+    forEachVector(in: 0..<width, vectorStep3)
+    return (m, horizontalSum(sums))
+}
+
+/// Writes softmax(x[0..<width]) to `out` (which may be x); returns the row maximum and the sum of e^(x - max).
+/// The exponentials are stored on the way to their sum and then scaled, so each is computed once.
+@inline(__always)
+func softmaxRow(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>) -> (Float, Float) {
+    var lanes = FloatVector(repeating: -.infinity)
+    @inline(__always) func maxStep(_ j: Int, _ n: Int) {
+        let v = loadVector(x + j, count: n, padding: -.infinity)
+        lanes.replace(with: v, where: v .> lanes)
+    }
+    forEachVector(in: 0..<width, maxStep)
+    var m = horizontalMax(lanes)
+    if m == -.infinity { m = 0 }
+    var sums = FloatVector(repeating: 0)
+    @inline(__always) func expStep(_ j: Int, _ n: Int) {
+        let e = vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m)
+        sums += e
+        storeVector(e, out + j, count: n)
+    }
+    forEachVector(in: 0..<width, expStep)
+    let total = horizontalSum(sums), inv = 1 / total
+    @inline(__always) func scaleStep(_ j: Int, _ n: Int) { storeVector(loadVector(out + j, count: n) * inv, out + j, count: n) }
+    forEachVector(in: 0..<width, scaleStep)
+    return (m, total)
 }
 
 extension Tensor {
@@ -44,12 +79,28 @@ extension Tensor {
         let y = softmaxRows(data, rows: rows, width: width, log: false).values
         return Tensor.recorded("softmax", shape: shape, data: y, inputs: [self]) { r in
             let g = r.grad!
-            self.accumulateInPlace { gx in
-                for row in 0..<rows {
-                    let base = row * width
-                    var dot: Float = 0
-                    for j in 0..<width { dot += g[base + j] * y[base + j] }
-                    for j in 0..<width { gx[base + j] += y[base + j] * (g[base + j] - dot) }
+            self.accumulateInPlace { gx, fresh in
+                g.withUnsafeBufferPointer { gp in
+                    y.withUnsafeBufferPointer { yp in
+                        let gp = gp.baseAddress!, yp = yp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                            for row in range {
+                                let base = row * width
+                                var dots = FloatVector(repeating: 0)
+                                @inline(__always) func vectorStep5(_ j: Int, _ n: Int) {
+                                    dots += loadVector(gp + j, count: n) * loadVector(yp + j, count: n)
+                                }
+                                forEachVector(in: base..<(base + width), vectorStep5)
+                                let dot = horizontalSum(dots)
+                                @inline(__always) func vectorStep6(_ j: Int, _ n: Int) {
+                                    var d = loadVector(yp + j, count: n) * (loadVector(gp + j, count: n) - dot)
+                                    if !fresh { d += loadVector(gx + j, count: n) }
+                                    storeVector(d, gx + j, count: n)
+                                }
+                                forEachVector(in: base..<(base + width), vectorStep6)
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -62,14 +113,24 @@ extension Tensor {
         let (y, p) = softmaxRows(data, rows: rows, width: width, log: true)
         return Tensor.recorded("log_softmax", shape: shape, data: y, inputs: [self]) { r in
             let g = r.grad!
-            self.accumulateInPlace { gx in
+            self.accumulateInPlace { gx, fresh in
                 g.withUnsafeBufferPointer { gp in
                     p.withUnsafeBufferPointer { pp in
-                        for row in 0..<rows {
-                            let base = row * width
-                            var total: Float = 0
-                            for j in 0..<width { total += gp[base + j] }
-                            for j in 0..<width { gx[base + j] += gp[base + j] - pp[base + j] * total }
+                        let gp = gp.baseAddress!, pp = pp.baseAddress!, gx = gx.baseAddress!
+                        parallelRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                            for row in range {
+                                let base = row * width
+                                var sums = FloatVector(repeating: 0)
+                                @inline(__always) func vectorStep7(_ j: Int, _ n: Int) { sums += loadVector(gp + j, count: n) }
+                                forEachVector(in: base..<(base + width), vectorStep7)
+                                let total = horizontalSum(sums)
+                                @inline(__always) func vectorStep8(_ j: Int, _ n: Int) {
+                                    var d = loadVector(gp + j, count: n) - loadVector(pp + j, count: n) * total
+                                    if !fresh { d += loadVector(gx + j, count: n) }
+                                    storeVector(d, gx + j, count: n)
+                                }
+                                forEachVector(in: base..<(base + width), vectorStep8)
+                            }
                         }
                     }
                 }
