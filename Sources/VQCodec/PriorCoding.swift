@@ -45,13 +45,6 @@ public struct PriorCoder: Sendable {
         }
     }
 
-    public var name: String? {
-        switch model {
-        case let .sequence(prior): return prior.name
-        case let .context(prior): return prior.name
-        }
-    }
-
     /// What grids the prior codes, for error messages.
     var coverage: String {
         switch model {
