@@ -20,14 +20,8 @@ enum ContextCoding {
         DispatchQueue.concurrentPerform(iterations: rowsOfWork) { job in
             let (level, y) = (job / height, job % height)
             var rows = [Int](repeating: 0, count: weights.configuration.slots)
-            grid.withUnsafeBufferPointer { g in
-                rows.withUnsafeMutableBufferPointer { r in
-                    for x in 0..<width {
-                        ContextPrior.contextRows(g, height: height, width: width, level: level, y: y, x: x,
-                                                 configuration: weights.configuration, into: r.baseAddress!)
-                        tables[level * plane + y * width + x] = PriorCoder.table(weights.logits(rows: r.baseAddress!, level: level))
-                    }
-                }
+            for x in 0..<width {
+                tables[level * plane + y * width + x] = PriorCoder.table(weights.logits(at: level, y, x, of: grid, height: height, width: width, rows: &rows))
             }
         }
         return tables.map { $0! }
@@ -47,13 +41,7 @@ enum ContextCoding {
             for y in 0..<height {
                 for x in 0..<width {
                     // The context reads only tokens decoded before this one.
-                    grid.withUnsafeBufferPointer { g in
-                        rows.withUnsafeMutableBufferPointer { r in
-                            ContextPrior.contextRows(g, height: height, width: width, level: level, y: y, x: x,
-                                                     configuration: weights.configuration, into: r.baseAddress!)
-                        }
-                    }
-                    let logits = rows.withUnsafeBufferPointer { weights.logits(rows: $0.baseAddress!, level: level) }
+                    let logits = weights.logits(at: level, y, x, of: grid, height: height, width: width, rows: &rows)
                     grid[level * plane + y * width + x] = Int32(decoder.decode(PriorCoder.table(logits)))
                 }
                 // A damaged or hostile header can claim a huge grid for a short payload: stop at the first row
@@ -99,16 +87,19 @@ public struct ContextPriorCodingReport: Codable, Sendable {
                 let shapes = (0..<n).map { LevelShape(height: grid.height, width: grid.width, codebookSize: grid.codebookSizes[$0]) }
                 let indices = (0..<n).map { Array(grid.indices(level: $0)) }
                 let pixels = Double(image.width * image.height)
-                func file(_ method: EntropyMethod?) throws -> Int {
-                    try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: image.width, height: image.height,
-                                             channels: tokenizer.channels, levels: shapes, indices: indices, method: method,
-                                             statistics: statistics, prior: method == nil ? nil : coder).count
-                }
+                let automaticFile = try ContainerFile.encode(fingerprint: fingerprint, modelName: tokenizer.name, width: image.width,
+                                                             height: image.height, channels: tokenizer.channels, levels: shapes,
+                                                             indices: indices, statistics: statistics)
+                // One pass of the prior gives both the payload and its ideal length; the file is its header, that
+                // payload and the 4-byte checksum.
                 let tables = ContextCoding.tables(indices, levels: shapes, weights: prior.weights)
                 let bits = PriorCoder.bits(indices.flatMap { $0 }, tables: tables)
                 let bytes = PriorCoder.encode(indices.flatMap { $0 }, tables: tables).count
-                automatic += Double(try file(nil)) * 8 / pixels
-                coded += Double(try file(.contextPrior)) * 8 / pixels
+                let header = ContainerHeader(method: .contextPrior, fingerprint: fingerprint, priorFingerprint: coder.fingerprintPrefix,
+                                             modelName: tokenizer.name, width: image.width, height: image.height, channels: tokenizer.channels,
+                                             levels: shapes, payloadLength: bytes)
+                automatic += Double(automaticFile.count) * 8 / pixels
+                coded += Double(header.serialized().count + bytes + 4) * 8 / pixels
                 estimated += bits
                 payload += Double(bytes * 8)
                 tokens += Double(n * grid.tokensPerLevel)

@@ -129,4 +129,15 @@ public struct ContextPriorWeights: Sendable {
         for o in 0..<hidden.count { hidden[o] = Deterministic.gelu(hidden[o] + levelEmbedding[level * c.hiddenSize + o]) }
         return Deterministic.linear(head, hidden)
     }
+
+    /// The logits for the token at (`level`, `y`, `x`) of `grid` (level-major, then row-major), from the tokens
+    /// before it in coding order; `rows` is scratch space of `slots` entries.
+    public func logits(at level: Int, _ y: Int, _ x: Int, of grid: [Int32], height: Int, width: Int, rows: inout [Int]) -> [Float] {
+        grid.withUnsafeBufferPointer { g in
+            rows.withUnsafeMutableBufferPointer { r in
+                ContextPrior.contextRows(g, height: height, width: width, level: level, y: y, x: x, configuration: configuration, into: r.baseAddress!)
+                return logits(rows: UnsafePointer(r.baseAddress!), level: level)
+            }
+        }
+    }
 }

@@ -35,31 +35,17 @@ public final class ContextPriorModel: @unchecked Sendable {
         self.init(model: try loadPrior(ContextPrior.self, from: url), name: name)
     }
 
-    public static func builtinURL(_ builtin: BuiltinContextPrior) -> URL? {
-        Bundle.module.url(forResource: builtin.resourceName, withExtension: "safetensors", subdirectory: "Models")
-    }
+    public static func builtinURL(_ builtin: BuiltinContextPrior) -> URL? { builtinModelURL(builtin.resourceName) }
 
     /// A built-in prior (loaded once per process).
     public static func builtin(_ builtin: BuiltinContextPrior) throws -> ContextPriorModel {
-        try ContextPriorCache.shared.get(builtin) {
+        try loadedBuiltins.value(for: builtin) {
             guard let url = builtinURL(builtin) else { throw PriorError.builtinMissing(name: builtin.rawValue) }
             return try ContextPriorModel(checkpoint: url, name: builtin.rawValue)
         }
     }
-}
 
-final class ContextPriorCache: @unchecked Sendable {
-    static let shared = ContextPriorCache()
-    private let lock = NSLock()
-    private var loaded: [BuiltinContextPrior: ContextPriorModel] = [:]
-    func get(_ b: BuiltinContextPrior, load: () throws -> ContextPriorModel) throws -> ContextPriorModel {
-        try lock.withLock {
-            if let model = loaded[b] { return model }
-            let model = try load()
-            loaded[b] = model
-            return model
-        }
-    }
+    private static let loadedBuiltins = LoadedOnce<BuiltinContextPrior, ContextPriorModel>()
 }
 
 extension ContextPriorModel {
@@ -86,12 +72,7 @@ extension ContextPriorModel {
             for level in 0..<levels {
                 for y in 0..<height {
                     for x in 0..<width {
-                        grid.withUnsafeBufferPointer { g in
-                            rows.withUnsafeMutableBufferPointer {
-                                ContextPrior.contextRows(g, height: height, width: width, level: level, y: y, x: x, configuration: c, into: $0.baseAddress!)
-                            }
-                        }
-                        var logits = rows.withUnsafeBufferPointer { weights.logits(rows: $0.baseAddress!, level: level) }
+                        var logits = weights.logits(at: level, y, x, of: grid, height: height, width: width, rows: &rows)
                         for k in 0..<logits.count { logits[k] /= temperature }
                         Deterministic.softmaxInPlace(&logits)
                         grid[level * plane + y * width + x] = Int32(drawIndex(logits, rng.nextUnitFloat()))

@@ -59,18 +59,17 @@ public final class Prior: @unchecked Sendable {
         self.init(model: try loadPrior(TokenPrior.self, from: url), name: name)
     }
 
-    public static func builtinURL(_ builtin: BuiltinPrior) -> URL? {
-        Bundle.module.url(forResource: builtin.resourceName, withExtension: "safetensors", subdirectory: "Models")
-    }
+    public static func builtinURL(_ builtin: BuiltinPrior) -> URL? { builtinModelURL(builtin.resourceName) }
 
     /// A built-in prior (loaded once per process).
     public static func builtin(_ builtin: BuiltinPrior) throws -> Prior {
-        if let cached = PriorCache.shared.get(builtin) { return cached }
-        guard let url = builtinURL(builtin) else { throw PriorError.builtinMissing(name: builtin.rawValue) }
-        let prior = try Prior(checkpoint: url, name: builtin.rawValue)
-        PriorCache.shared.put(prior, for: builtin)
-        return prior
+        try loadedBuiltins.value(for: builtin) {
+            guard let url = builtinURL(builtin) else { throw PriorError.builtinMissing(name: builtin.rawValue) }
+            return try Prior(checkpoint: url, name: builtin.rawValue)
+        }
     }
+
+    private static let loadedBuiltins = LoadedOnce<BuiltinPrior, Prior>()
 
     /// A built-in name (`mnist`) or a checkpoint path.
     public static func named(_ spec: String) throws -> Prior {
@@ -79,13 +78,7 @@ public final class Prior: @unchecked Sendable {
     }
 
     /// The built-in tokenizer whose fingerprint this prior recorded, if this build ships it.
-    public func builtinTokenizer() -> Tokenizer? {
-        guard let recorded = configuration.tokenizerFingerprint else { return nil }
-        for builtin in BuiltinTokenizer.allCases where Tokenizer.builtinURL(builtin) != nil {
-            if let t = try? Tokenizer.builtin(builtin), t.fingerprint == recorded { return t }
-        }
-        return nil
-    }
+    public func builtinTokenizer() -> Tokenizer? { Tokenizer.builtin(fingerprint: configuration.tokenizerFingerprint) }
 
     /// `count` token sequences drawn from the prior, at `temperature`, from the `topK` most likely codes (nil:
     /// all), for class `label` (nil: unconditional). Sequence i uses its own generator seeded from `seed` and
@@ -156,10 +149,3 @@ func loadPrior<M: ConfigurableModel>(_ type: M.Type, from url: URL) throws -> M 
     }
 }
 
-final class PriorCache: @unchecked Sendable {
-    static let shared = PriorCache()
-    private let lock = NSLock()
-    private var loaded: [BuiltinPrior: Prior] = [:]
-    func get(_ b: BuiltinPrior) -> Prior? { lock.withLock { loaded[b] } }
-    func put(_ p: Prior, for b: BuiltinPrior) { lock.withLock { loaded[b] = p } }
-}

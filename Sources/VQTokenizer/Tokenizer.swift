@@ -83,20 +83,28 @@ public final class Tokenizer: @unchecked Sendable {
 
     /// A built-in tokenizer, found in the package's resources with no configuration.
     public static func builtin(_ builtin: BuiltinTokenizer) throws -> Tokenizer {
-        if let cached = BuiltinCache.shared.tokenizer(builtin) { return cached }
-        guard let url = builtinURL(builtin) else { throw TokenizerError.builtinMissing(name: builtin.rawValue) }
-        let checkpoint: Checkpoint
-        do { checkpoint = try Checkpoint(contentsOf: url) } catch {
-            throw TokenizerError.checkpointUnreadable(path: url.path, reason: error.description)
+        try loadedBuiltins.value(for: builtin) {
+            guard let url = builtinURL(builtin) else { throw TokenizerError.builtinMissing(name: builtin.rawValue) }
+            let checkpoint: Checkpoint
+            do { checkpoint = try Checkpoint(contentsOf: url) } catch {
+                throw TokenizerError.checkpointUnreadable(path: url.path, reason: "\(error)")
+            }
+            return try Tokenizer(checkpoint, name: builtin.rawValue, path: url.path)
         }
-        let tokenizer = try Tokenizer(checkpoint, name: builtin.rawValue, path: url.path)
-        BuiltinCache.shared.store(tokenizer, for: builtin)
-        return tokenizer
     }
 
+    private static let loadedBuiltins = LoadedOnce<BuiltinTokenizer, Tokenizer>()
+
     /// Where a built-in model's weights are, or nil when this build lacks them.
-    public static func builtinURL(_ builtin: BuiltinTokenizer) -> URL? {
-        Bundle.module.url(forResource: builtin.rawValue, withExtension: "safetensors", subdirectory: "Models")
+    public static func builtinURL(_ builtin: BuiltinTokenizer) -> URL? { builtinModelURL(builtin.rawValue) }
+
+    /// The built-in tokenizer of this build whose fingerprint is `fingerprint`, if any.
+    public static func builtin(fingerprint: String?) -> Tokenizer? {
+        guard let fingerprint else { return nil }
+        for builtin in BuiltinTokenizer.allCases where builtinURL(builtin) != nil {
+            if let t = try? Tokenizer.builtin(builtin), t.fingerprint == fingerprint { return t }
+        }
+        return nil
     }
 
     // MARK: Encoding
@@ -255,12 +263,3 @@ func appendFingerprintBytes(name: String, _ t: Tensor, to bytes: inout [UInt8]) 
     }
 }
 
-/// Built-in tokenizers load once per process.
-final class BuiltinCache: @unchecked Sendable {
-    static let shared = BuiltinCache()
-    private let lock = NSLock()
-    private var loaded: [BuiltinTokenizer: Tokenizer] = [:]
-
-    func tokenizer(_ b: BuiltinTokenizer) -> Tokenizer? { lock.withLock { loaded[b] } }
-    func store(_ t: Tokenizer, for b: BuiltinTokenizer) { lock.withLock { loaded[b] = t } }
-}

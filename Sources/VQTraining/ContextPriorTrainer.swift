@@ -119,7 +119,7 @@ public final class ContextPriorTrainer: PriorTrainingRun {
         train = ContextSamples(grids: cache.train, configuration: configuration.model)
         test = ContextSamples(grids: cache.test, configuration: configuration.model)
         guard train.count >= configuration.batchSize else {
-            throw TrainingError.invalidConfiguration("the photographs give \(train.count) tokens, fewer than one batch of \(configuration.batchSize)")
+            throw TrainingError.invalidConfiguration("the photographs give \(train.count) tokens, fewer than one batch of \(configuration.batchSize); use a smaller --batch-size or more photographs")
         }
         if let resume {
             let checkpoint = try Checkpoint(contentsOf: resume)

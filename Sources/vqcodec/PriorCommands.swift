@@ -10,9 +10,7 @@ import VQTraining
 /// The tokenizer a prior's tokens decode with: --tokenizer, or the built-in whose fingerprint the prior records.
 private func decodingTokenizer(recorded fingerprint: String?, given: String?) throws -> Tokenizer {
     if let given { return try ModelCatalog.tokenizer(named: given) }
-    for builtin in BuiltinTokenizer.allCases where Tokenizer.builtinURL(builtin) != nil {
-        if let t = try? Tokenizer.builtin(builtin), t.fingerprint == fingerprint { return t }
-    }
+    if let builtin = Tokenizer.builtin(fingerprint: fingerprint) { return builtin }
     throw CodecError.modelUnavailable(name: "tokenizer", reason: "the prior was trained on the tokens of the model with fingerprint "
         + "\(fingerprint?.prefix(16) ?? "(not recorded)"), which is not a built-in of this build; pass it with --tokenizer PATH")
 }

@@ -105,7 +105,7 @@ struct Fletcher32Tests {
         }
     }
 
-    @Test("several 2 MiB segments (all 0xFF, random) give libhdf5's checksum, whole or in even-length pieces")
+    @Test("several 2 MiB segments (all 0xFF, random) give libhdf5's checksum")
     func largeInputsAndCopy() {
         var state: UInt64 = 3
         let random = (0..<(5 << 20) + 7).map { _ -> UInt8 in
@@ -115,16 +115,6 @@ struct Fletcher32Tests {
         for bytes in [[UInt8](repeating: 0xFF, count: (4 << 20) + 512), random] {
             let reference = bytes.withUnsafeBytes { Fletcher32.reference($0) }
             #expect(bytes.withUnsafeBytes { Fletcher32.checksum($0) } == reference)
-            var pieces = Fletcher32.State()
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                for size in [6, 1 << 20, 514, 3 << 20] where offset < raw.count {
-                    pieces.update(UnsafeRawBufferPointer(rebasing: raw[offset..<min(raw.count, offset + size)]))
-                    offset += size
-                }
-                pieces.update(UnsafeRawBufferPointer(rebasing: raw[min(raw.count, offset)...]))
-            }
-            #expect(pieces.value == reference)
         }
     }
 }
