@@ -69,6 +69,10 @@ import VQTokenizer
         let count = Int(ProcessInfo.processInfo.environment["VQC_FUZZ_COUNT"] ?? "") ?? 3_000
         let seeds = try FuzzTests.seeds()
         var g = Generator(state: UInt64(ProcessInfo.processInfo.environment["VQC_FUZZ_SEED"] ?? "") ?? 1)
+        // A mutant naming an unknown prior or statistics loads the shipped ones once (about 1 s in a debug build):
+        // load them before the clock starts, so the guard below times the decoders, not a one-time load.
+        _ = PriorCoder.shipped(fingerprintPrefix: [0, 0, 0, 0])
+        _ = TokenStatistics.shipped(fingerprintPrefix: [0, 0, 0, 0])
         var refused: [String: Int] = [:]
         var decoded = 0, slowest = 0.0
         for _ in 0..<count {
@@ -91,7 +95,10 @@ import VQTokenizer
             }
             slowest = max(slowest, Date().timeIntervalSince(start))
         }
-        #expect(slowest < 1, "a mutated file took \(slowest) s")
+        // A hang guard, not a speed claim (Tools/fuzz/vqc_fuzz.sh reports the release-build figure): a decoder
+        // that loops or decodes a claimed huge grid takes minutes; the slowest real file takes milliseconds, and a
+        // busy CI machine may stretch that tenfold.
+        #expect(slowest < 10, "a mutated file took \(slowest) s")
         let total = refused.values.reduce(0, +)
         print("vqc fuzz: \(count) mutated files, \(total) refused with a typed error, \(decoded) still valid and decoded, "
               + "0 crashes, slowest \(String(format: "%.2f", slowest * 1000)) ms")
