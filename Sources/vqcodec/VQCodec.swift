@@ -34,14 +34,10 @@ struct VQCodec: ParsableCommand {
 }
 
 /// OpenBLAS reads its settings when it loads, before `main`. When it fell back to generic kernels on a CPU with
-/// AVX-512 or AVX2, or its threads would spin for their default 2^28 cycles after each multiplication, run this
-/// program again with `OPENBLAS_CORETYPE` and `OPENBLAS_THREAD_TIMEOUT` set (once: the variables are then set).
-/// Spinning workers take the second core from the engine's own threads between matrix products: with the
-/// timeout at its minimum (2^4 cycles) two-thread training and decoding ran 10 to 40% faster here.
+/// AVX-512 or AVX2, run this program again with `OPENBLAS_CORETYPE` set (once: the variable is then set).
+/// (OpenBLAS's own threads stay idle: the engine splits products across its threads itself, `ComputeThreads`.)
 private func restartWithFasterBLASKernelsIfNeeded() {
-    let core = BLASCore.recommendedCoreType()
-    let timeoutUnset = ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] == nil
-    guard core != nil || timeoutUnset else { return }
+    guard let core = BLASCore.recommendedCoreType() else { return }
     // A second process start costs about 25 ms; one small image (an MNIST digit) is coded in less than that
     // with the generic kernels, so small codec jobs keep this process.
     let arguments = Array(CommandLine.arguments.dropFirst())
@@ -50,8 +46,7 @@ private func restartWithFasterBLASKernelsIfNeeded() {
                        valueOptions: ["-o", "--output", "--model", "--level", "--prior", "--entropy", "--threads", "--compare"]) {
         return
     }
-    if let core { setenv("OPENBLAS_CORETYPE", core, 1) }
-    if timeoutUnset { setenv("OPENBLAS_THREAD_TIMEOUT", BLASCore.threadTimeout, 1) }
+    setenv("OPENBLAS_CORETYPE", core, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
     // execv returns only on failure; carry on with the slower kernels.
 }

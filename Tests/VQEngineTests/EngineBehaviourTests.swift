@@ -91,6 +91,29 @@ import VQEngine
         #expect(one == two)
     }
 
+    /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
+    /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
+    @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])
+    func splitMatrixProductsDoNotDependOnTheThreadCount(m: Int, n: Int, k: Int) {
+        var rng = RandomGenerator(seed: 21)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = rng.normal(ta ? [k, m] : [m, k]), b = rng.normal(tb ? [n, k] : [k, n])
+            ComputeThreads.set(1)
+            let one = a.matmul(b, transposeSelf: ta, transposeOther: tb).data
+            ComputeThreads.set(2)
+            let two = a.matmul(b, transposeSelf: ta, transposeOther: tb).data
+            ComputeThreads.set(1)
+            #expect(one == two, "\(m)x\(n)x\(k) transposed \(ta) \(tb)")
+            for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3), (m - 1, 0)] {
+                var expected: Double = 0
+                for p in 0..<k {
+                    expected += Double(a.data[ta ? p * m + i : i * k + p]) * Double(b.data[tb ? j * k + p : p * n + j])
+                }
+                #expect(Swift.abs(Double(two[i * n + j]) - expected) <= 1e-3 * Double(k).squareRoot(), "element \(i),\(j)")
+            }
+        }
+    }
+
     /// The fused attention op computes what the composed ops (split, permute, matmul, mask, softmax) do.
     @Test func fusedAttentionMatchesComposedOps() {
         var rng = RandomGenerator(seed: 11)

@@ -75,8 +75,6 @@ vq_install_deps() {
 # OPENBLAS_CORETYPE only at load time, so scripts set it up front (the vqcodec command restarts itself
 # with it when needed; see BLASCore in Sources/VQEngine).
 vq_select_blas_core() {
-    # Idle OpenBLAS workers sleep at once instead of spinning (BLASCore.threadTimeout).
-    [[ -n "${OPENBLAS_THREAD_TIMEOUT:-}" ]] || export OPENBLAS_THREAD_TIMEOUT=4
     [[ -n "${OPENBLAS_CORETYPE:-}" || ! -r /proc/cpuinfo ]] && return 0
     local flags
     flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "

@@ -6,10 +6,6 @@ import Foundation
 /// OpenBLAS reads `OPENBLAS_CORETYPE` only when it loads, so a program that wants the right kernels must
 /// set it before starting: the `vqcodec` command restarts itself once with it set.
 public enum BLASCore {
-    /// `OPENBLAS_THREAD_TIMEOUT` for programs using the engine: OpenBLAS's workers sleep after 2^4 cycles
-    /// instead of spinning for 2^28, leaving the cores to the engine's own parallel kernels.
-    public static let threadTimeout = "4"
-
     /// The kernel family OpenBLAS chose, e.g. "SkylakeX", "Haswell", "Prescott".
     public static var name: String {
         guard let core = openblas_get_corename() else { return "unknown" }
