@@ -29,6 +29,8 @@ let package = Package(
 
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPlatform"),
+        // Kernels Swift cannot compile to AVX2 without unsafe flags (function target attributes, run-time choice).
+        .target(name: "CKernels"),
 
         .target(name: "VQEngine", dependencies: ["COpenBLAS", "CPlatform"]),
         .target(name: "VQLayers", dependencies: ["VQEngine"]),
@@ -36,7 +38,7 @@ let package = Package(
         .target(name: "VQData", dependencies: ["VQEngine", "CZlib"]),
         .target(name: "VQImage", dependencies: ["VQEngine", "CPNG"]),
         .target(name: "VQModels", dependencies: ["VQLayers"]),
-        .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5"]),
+        .target(name: "VQCheckpoint", dependencies: ["VQModels", "CHDF5", "CKernels"]),
         .target(name: "VQBench", dependencies: ["VQModels", "COpenBLAS"]),
         .target(name: "VQCodec", dependencies: ["VQTokenizer", "VQImage", "CZstd", "CZlib"], resources: [.copy("Statistics")]),
         .target(name: "VQTokenizer", dependencies: ["VQModels", "VQImage", "VQCheckpoint"], resources: [.copy("Models")]),
@@ -67,7 +69,7 @@ let package = Package(
         .testTarget(name: "VQTokenizerTests", dependencies: ["VQTokenizer", "VQTraining"]),
         .testTarget(name: "VQTrainingTests", dependencies: ["VQTraining", "VQCheckpoint", "VQModels", "VQEngine"]),
         .testTarget(name: "VQVAEFamilyTests", dependencies: ["VQVAEFamily"]),
-        .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData", "CHDF5"]),
+        .testTarget(name: "VQCheckpointTests", dependencies: ["VQCheckpoint", "VQData", "CHDF5", "CKernels"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -123,8 +123,7 @@ public struct Checkpoint: Sendable, Equatable {
         }
         let extra = entries.keys.filter { !known.contains($0) }.sorted()
         if !extra.isEmpty { throw .unexpectedTensors(names: extra) }
-        var values: [[Float]] = []
-        for (name, _) in own { values.append(try reader.readFloat32(entries[name]!)) }
+        let values = try reader.readFloat32(own.map { entries[$0.name]! })
         for ((_, parameter), data) in zip(own, values) { parameter.data = data }
     }
 

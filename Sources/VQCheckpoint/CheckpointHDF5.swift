@@ -132,6 +132,14 @@ public struct TensorEntry: Sendable, Equatable {
     public var filters: [String]
     public var hasChecksum: Bool
     public var elementCount: Int { shape.reduce(1, *) }
+    /// float32 with fletcher32: read straight into a `[Float]`.
+    var isDirectFloat32: Bool {
+        #if _endian(little)
+        dtype == TensorDType.f32.rawValue && hasChecksum && filters.contains("fletcher32")
+        #else
+        false
+        #endif
+    }
 }
 
 /// Reads a vqcodec HDF5 checkpoint: the header on opening, tensors on demand. All failures are typed.
@@ -144,6 +152,8 @@ final class HDF5CheckpointReader {
     /// The file opened for reading chunk data directly (nil when the file has a user block or cannot be
     /// opened; then libhdf5 reads the chunks).
     let chunkFile: ChunkFile?
+    /// Groups opened so far, by path.
+    private var openGroups: [String: H5Group] = [:]
 
     static let rootAttributes = ["format", "format_version", "model_kind", "model_config", "software_version", "created"]
 
@@ -180,9 +190,12 @@ final class HDF5CheckpointReader {
         do throws(HDF5Failure) {
             return try body()
         } catch {
-            if error.isChecksumFailure { throw .checksumMismatch(name: what, detail: error.detail) }
-            throw .corrupt(path: path, detail: "\(what): \(error.description)")
+            throw Self.checkpointError(error, path: path, what: what)
         }
+    }
+
+    static func checkpointError(_ error: HDF5Failure, path: String, what: String) -> CheckpointError {
+        error.isChecksumFailure ? .checksumMismatch(name: what, detail: error.detail) : .corrupt(path: path, detail: "\(what): \(error.description)")
     }
 
     func attribute(_ name: String, of object: some H5Object, at location: String) throws(CheckpointError) -> String? {
@@ -257,11 +270,9 @@ final class HDF5CheckpointReader {
 
     /// Reads one dataset, verifying its checksum (fletcher32 while libhdf5 reads, or the recorded CRC-32).
     func read(_ entry: TensorEntry) throws(CheckpointError) -> StoredTensor {
-        #if _endian(little)
-        if entry.dtype == TensorDType.f32.rawValue, entry.hasChecksum, entry.filters.contains("fletcher32") {
+        if entry.isDirectFloat32 {
             return StoredTensor(float32: try readFloat32(entry), shape: entry.shape)
         }
-        #endif
         guard entry.isSupported, let type = TensorDType(rawValue: entry.dtype) else {
             throw .unsupportedDType(name: entry.path, found: entry.dtype, expected: "one of \(TensorDType.supportedList)")
         }
@@ -290,23 +301,95 @@ final class HDF5CheckpointReader {
 
     /// A float32 dataset read straight into an array (checksums verified as in `read`).
     func readFloat32(_ entry: TensorEntry) throws(CheckpointError) -> [Float] {
-        guard entry.dtype == TensorDType.f32.rawValue, entry.hasChecksum, entry.filters.contains("fletcher32") else {
+        guard entry.isDirectFloat32 else {
             return try read(entry).float32Values(name: entry.path)
         }
         guard entry.elementCount * 4 <= fileSize else {
             throw .corrupt(path: path, detail: "\(entry.path) claims \(entry.elementCount * 4) bytes of data in a \(fileSize)-byte file")
         }
-        let parts = entry.path.split(separator: "/").map(String.init)
-        guard let group = try group(parts.dropLast().joined(separator: "/")) else { throw .missingTensor(name: entry.path) }
+        let dataset = try openDataset(entry)
         return try hdf5(entry.path) { () throws(HDF5Failure) in
-            try group.openDataset(parts.last!).readFloat32(elementCount: entry.elementCount, chunkFile: chunkFile)
+            try dataset.readFloat32(elementCount: entry.elementCount, chunkFile: chunkFile)
         }
     }
 
+    /// The dataset of `entry`, its group opened once per reader.
+    private func openDataset(_ entry: TensorEntry) throws(CheckpointError) -> H5Dataset {
+        let parts = entry.path.split(separator: "/").map(String.init)
+        let groupPath = parts.dropLast().joined(separator: "/")
+        let group: H5Group
+        if let known = openGroups[groupPath] {
+            group = known
+        } else {
+            guard let found = try self.group(groupPath) else { throw .missingTensor(name: entry.path) }
+            openGroups[groupPath] = found
+            group = found
+        }
+        return try hdf5(entry.path) { () throws(HDF5Failure) in try group.openDataset(parts.last!) }
+    }
+
     func readTensors(in groupPath: String) throws(CheckpointError) -> [NamedTensor] {
-        var result: [NamedTensor] = []
-        for entry in try entries(in: groupPath) {
-            result.append(NamedTensor(name: String(entry.path.dropFirst(groupPath.count + 1)), tensor: try read(entry)))
+        try readTensors(in: [groupPath])[0]
+    }
+
+    /// The datasets of several groups, their float32 tensors read in one batch (`readFloat32(_:)`).
+    func readTensors(in groupPaths: [String]) throws(CheckpointError) -> [[NamedTensor]] {
+        let listed = try groupPaths.map { (path) throws(CheckpointError) in try entries(in: path) }
+        let direct = listed.joined().filter { $0.isDirectFloat32 }
+        var values = Dictionary(uniqueKeysWithValues: zip(direct.map(\.path), try readFloat32(Array(direct))))
+        var result: [[NamedTensor]] = []
+        for (groupPath, entries) in zip(groupPaths, listed) {
+            var tensors: [NamedTensor] = []
+            for entry in entries {
+                let tensor: StoredTensor
+                if let floats = values.removeValue(forKey: entry.path) {
+                    tensor = StoredTensor(float32: floats, shape: entry.shape)
+                } else {
+                    tensor = try read(entry)
+                }
+                tensors.append(NamedTensor(name: String(entry.path.dropFirst(groupPath.count + 1)), tensor: tensor))
+            }
+            result.append(tensors)
+        }
+        return result
+    }
+
+    /// Several float32 tensors read together: the chunks of all of them are located first (libhdf5 calls, one
+    /// core), then read and verified in one pass over the cores, which per-tensor passes left half idle.
+    /// Tensors not laid out as vqcodec writes them are read one by one as in `readFloat32(_:)`.
+    func readFloat32(_ entries: [TensorEntry]) throws(CheckpointError) -> [[Float]] {
+        guard let chunkFile, entries.count > 1 else { return try entries.map { (entry) throws(CheckpointError) in try readFloat32(entry) } }
+        // Batches bound the nesting of `UninitializedArrays` (one level per tensor).
+        let batch = 64
+        var result: [[Float]] = []
+        for start in stride(from: 0, to: entries.count, by: batch) {
+            let part = Array(entries[start..<min(entries.count, start + batch)])
+            var located: [[LocatedChunk]?] = []
+            for entry in part {
+                guard entry.isDirectFloat32, entry.elementCount * 4 <= fileSize else { located.append(nil); continue }
+                let dataset = try openDataset(entry)
+                located.append(try hdf5(entry.path) { () throws(HDF5Failure) in try dataset.locatedFloat32Chunks(file: chunkFile) })
+            }
+            var failure: CheckpointError?
+            var arrays = UninitializedArrays.make(counts: part.map(\.elementCount)) { buffers in
+                var jobs: [(chunk: LocatedChunk, tensor: UnsafeMutableRawPointer)] = [], owner: [Int] = []
+                for (k, chunks) in located.enumerated() {
+                    for chunk in chunks ?? [] {
+                        jobs.append((chunk, UnsafeMutableRawPointer(buffers[k].baseAddress!)))
+                        owner.append(k)
+                    }
+                }
+                if let (index, error) = chunkFile.readAndVerify(jobs) {
+                    failure = Self.checkpointError(error, path: path, what: part[owner[index]].path)
+                    return false
+                }
+                return true
+            }
+            if let failure { throw failure }
+            for k in part.indices {
+                if located[k] == nil { arrays[k] = try readFloat32(part[k]) }
+            }
+            result += arrays
         }
         return result
     }
@@ -314,15 +397,20 @@ final class HDF5CheckpointReader {
     /// The whole checkpoint: model tensors, and optimiser and training state when present.
     func readCheckpoint() throws(CheckpointError) -> Checkpoint {
         guard try group(Layout.model) != nil else { throw .invalidMetadata(name: Layout.model, detail: "the group is missing") }
+        // The model's tensors and the optimiser's moments in one batch.
+        let moments = try group(Layout.optimizer) == nil ? []
+            : ["\(Layout.optimizer)/\(Layout.firstMoments)", "\(Layout.optimizer)/\(Layout.secondMoments)"]
+        let tensors = try readTensors(in: [Layout.model] + moments)
         var checkpoint = Checkpoint(modelKind: header["model_kind"]!, modelConfiguration: header["model_config"]!,
-                                    tensors: try readTensors(in: Layout.model), softwareVersion: header["software_version"]!,
+                                    tensors: tensors[0], softwareVersion: header["software_version"]!,
                                     created: header["created"]!, formatVersion: formatVersion)
-        checkpoint.optimizer = try readOptimizer()
+        checkpoint.optimizer = moments.isEmpty ? nil : try readOptimizer(moments: (tensors[1], tensors[2]))
         checkpoint.training = try readTraining()
         return checkpoint
     }
 
-    func readOptimizer() throws(CheckpointError) -> OptimizerState? {
+    /// The optimiser state, given its first and second moments (read with the model's tensors).
+    func readOptimizer(moments: (first: [NamedTensor], second: [NamedTensor])) throws(CheckpointError) -> OptimizerState? {
         guard let group = try group(Layout.optimizer) else { return nil }
         let at = Layout.optimizer
         return OptimizerState(kind: try requiredAttribute("kind", of: group, at: at),
@@ -331,8 +419,7 @@ final class HDF5CheckpointReader {
                               eps: try doubleAttribute("eps", of: group, at: at),
                               weightDecay: try doubleAttribute("weight_decay", of: group, at: at),
                               step: try integerAttribute("step", of: group, at: at),
-                              firstMoments: try readTensors(in: "\(at)/\(Layout.firstMoments)"),
-                              secondMoments: try readTensors(in: "\(at)/\(Layout.secondMoments)"))
+                              firstMoments: moments.first, secondMoments: moments.second)
     }
 
     func readTraining() throws(CheckpointError) -> TrainingState? {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,71 @@ final class ChunkFile {
             done += n
         }
         return true
+    }
+}
+
+/// One chunk as libhdf5's index locates it: `chunkBytes` of data then its 4-byte little-endian fletcher32 at
+/// `address` in the file; the first `bytes` of the data belong at `offset` in the tensor (an edge chunk is
+/// padded to `chunkBytes`).
+struct LocatedChunk {
+    var coordinates: [UInt64]
+    var address: Int
+    var offset: Int
+    var bytes: Int
+    var chunkBytes: Int
+}
+
+extension ChunkFile {
+    /// Bytes read and checksummed at a time: small enough to be checksummed while still in the core's cache
+    /// (the kernel's copy of a whole 1 MiB chunk leaves much of it in memory only), large enough to keep the
+    /// number of reads small.
+    static let piece = 1 << 18
+
+    /// Reads and verifies `chunks`, each into the tensor memory given with it, spread over the cores.
+    /// Returns the failure of the first chunk (in the given order) that is short or fails its checksum.
+    func readAndVerify(_ chunks: [(chunk: LocatedChunk, tensor: UnsafeMutableRawPointer)]) -> (index: Int, error: HDF5Failure)? {
+        enum Outcome: UInt8 { case pending, sound, short, checksum }
+        let results = UnsafeMutableBufferPointer<Outcome>.allocate(capacity: chunks.count)
+        results.initialize(repeating: .pending)
+        defer { results.deallocate() }
+        func readAndVerify(_ index: Int) {
+            let (chunk, tensor) = chunks[index]
+            // A full chunk goes straight to its place; a padded edge chunk through a scratch buffer.
+            let scratch: UnsafeMutableRawBufferPointer? = chunk.bytes < chunk.chunkBytes
+                ? .allocate(byteCount: chunk.chunkBytes, alignment: 64) : nil
+            defer { scratch?.deallocate() }
+            let target = scratch ?? UnsafeMutableRawBufferPointer(start: tensor + chunk.offset, count: chunk.chunkBytes)
+            var running = Fletcher32.Running()
+            var done = 0
+            while done < target.count {
+                let piece = UnsafeMutableRawBufferPointer(rebasing: target[done..<min(target.count, done + Self.piece)])
+                guard read(into: piece, at: chunk.address + done) else { results[index] = .short; return }
+                running.add(UnsafeRawBufferPointer(piece))
+                done += piece.count
+            }
+            var expected: UInt32 = 0
+            guard withUnsafeMutableBytes(of: &expected, { read(into: $0, at: chunk.address + chunk.chunkBytes) }) else {
+                results[index] = .short
+                return
+            }
+            expected = UInt32(littleEndian: expected)
+            let computed = running.value
+            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else { results[index] = .checksum; return }
+            if let scratch { (tensor + chunk.offset).copyMemory(from: scratch.baseAddress!, byteCount: chunk.bytes) }
+            results[index] = .sound
+        }
+        if chunks.count > 1 {
+            // Each iteration writes only its own chunk's bytes and its own result slot.
+            let work = UncheckedSendable(readAndVerify)
+            DispatchQueue.concurrentPerform(iterations: chunks.count) { work.value($0) }
+        } else {
+            for index in chunks.indices { readAndVerify(index) }
+        }
+        guard let bad = results.firstIndex(where: { $0 != .sound }) else { return nil }
+        let chunk = chunks[bad].chunk
+        return (bad, HDF5Failure("read chunk at \(chunk.coordinates)", detail: results[bad] == .checksum
+            ? "data error detected by Fletcher32 checksum"
+            : "the file ended before the chunk's \(chunk.chunkBytes + 4) bytes at \(chunk.address)"))
     }
 }
 

@@ -1,5 +1,8 @@
+import CKernels
+
 /// HDF5's fletcher32 checksum (`H5_checksum_fletcher32`), computed fast enough that verifying a checkpoint
-/// costs little next to reading it: about 5 GB/s on data in cache, against about 1.5 GB/s for libhdf5's loop.
+/// costs little next to reading it: the sums come from `vq_fletcher32_update` (C, AVX2 where the CPU has it:
+/// about 20 GB/s on data in cache, against about 1.5 GB/s for libhdf5's loop and 5 GB/s for Swift's SSE2 code).
 ///
 /// The checksum is over big-endian 16-bit words w_0 ... w_(n-1) (an odd last byte is the high byte of a last
 /// word): sum1 = sum(w_i), sum2 = sum((n - i) w_i), each reduced modulo 65535 but kept in 1...65535 once
@@ -7,54 +10,25 @@
 /// and only all-zero data gives 0). The result is sum2 << 16 | sum1.
 enum Fletcher32 {
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
-        let words = bytes.count / 2
-        var sum1: UInt64 = 0, sum2: UInt64 = 0
-        var nonzero = false
-        var index = 0
-        // Blocks of 16 vectors of 16 words. Each 32-bit lane holds two words; their high bytes (even
-        // addresses) and low bytes (odd addresses) are summed in separate 16-bit halves, which cannot carry
-        // into each other within a block: running sums stay <= 16 * 255, sums of running sums <= 136 * 255.
-        let byteMask = SIMD8<UInt32>(repeating: 0x00FF_00FF), halfMask = SIMD8<UInt32>(repeating: 0xFFFF)
-        let evenPositions = SIMD8<UInt32>(0, 2, 4, 6, 8, 10, 12, 14), oddPositions = evenPositions &+ 1
-        while words - index >= 256 {
-            var highRunning = SIMD8<UInt32>(repeating: 0), lowRunning = SIMD8<UInt32>(repeating: 0)
-            var highTotal = SIMD8<UInt32>(repeating: 0), lowTotal = SIMD8<UInt32>(repeating: 0)
-            var pointer = base + index * 2
-            for _ in 0..<16 {
-                let v = pointer.loadUnaligned(as: SIMD8<UInt32>.self)
-                highRunning &+= v & byteMask
-                lowRunning &+= (v &>> 8) & byteMask
-                highTotal &+= highRunning
-                lowTotal &+= lowRunning
-                pointer += 32
-            }
-            // Words at even positions of each 16-word vector sit in the low halves, odd positions in the high.
-            let runningEven = (highRunning & halfMask) &* 256 &+ (lowRunning & halfMask)
-            let runningOdd = (highRunning &>> 16) &* 256 &+ (lowRunning &>> 16)
-            let totalEven = (highTotal & halfMask) &* 256 &+ (lowTotal & halfMask)
-            let totalOdd = (highTotal &>> 16) &* 256 &+ (lowTotal &>> 16)
-            // Within the block of B = 256 words, word j = 16 m + p carries weight B - j = 16 (16 - m) - p.
-            let blockSum = UInt64(runningEven.wrappedSum()) + UInt64(runningOdd.wrappedSum())
-            let weighted = 16 * (UInt64(totalEven.wrappedSum()) + UInt64(totalOdd.wrappedSum()))
-                - UInt64((runningEven &* evenPositions).wrappedSum()) - UInt64((runningOdd &* oddPositions).wrappedSum())
-            sum2 = (sum2 + 256 * sum1 + weighted) % 65535
-            sum1 = (sum1 + blockSum) % 65535
-            if blockSum != 0 { nonzero = true }
-            index += 256
+        var running = Running()
+        running.add(bytes)
+        return running.value
+    }
+
+    /// The checksum of bytes that arrive piece by piece (every piece but the last of even length).
+    struct Running {
+        private var state = vq_fletcher32_state()
+
+        mutating func add(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            vq_fletcher32_update(&state, base.assumingMemoryBound(to: UInt8.self), bytes.count)
         }
-        func add(_ word: UInt64) {
-            sum1 = (sum1 + word) % 65535
-            sum2 = (sum2 + sum1) % 65535
-            if word != 0 { nonzero = true }
+
+        var value: UInt32 {
+            guard state.nonzero != 0 else { return 0 }
+            let (sum1, sum2) = (UInt32(state.sum1), UInt32(state.sum2))
+            return (sum2 == 0 ? 65535 : sum2) << 16 | (sum1 == 0 ? 65535 : sum1)
         }
-        while index < words {
-            add(UInt64(base.load(fromByteOffset: index * 2, as: UInt8.self)) << 8 | UInt64(base.load(fromByteOffset: index * 2 + 1, as: UInt8.self)))
-            index += 1
-        }
-        if bytes.count % 2 == 1 { add(UInt64(base.load(fromByteOffset: bytes.count - 1, as: UInt8.self)) << 8) }
-        guard nonzero else { return 0 }
-        return UInt32(sum2 == 0 ? 65535 : sum2) << 16 | UInt32(sum1 == 0 ? 65535 : sum1)
     }
 
     /// What libhdf5 before 1.6.3 stored on little-endian machines (bytes swapped within each half); libhdf5

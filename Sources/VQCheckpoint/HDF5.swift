@@ -383,12 +383,25 @@ struct H5Dataset: H5Object {
     }
 
     /// Like `readChunks`, but reads each chunk's bytes with `pread` at the address libhdf5's chunk index gives
-    /// (bounds-checked against the file), skipping libhdf5's I/O layers. The chunks are located first; then
-    /// reading and checksumming (no libhdf5 calls) is spread over the cores, since a load from the page cache
-    /// is bound by that pass.
+    /// (bounds-checked against the file), skipping libhdf5's I/O layers, spread over the cores.
     private func readLocatedChunks(into buffer: UnsafeMutableRawBufferPointer, grid: ChunkGrid, file: ChunkFile) throws(HDF5Failure) {
+        let chunks = try locateChunks(grid: grid, file: file)
+        if let failure = file.readAndVerify(chunks.map { ($0, buffer.baseAddress!) }) { throw failure.error }
+    }
+
+    /// Where each chunk's stored bytes lie in the file, from libhdf5's chunk index, checked against the file's
+    /// size; nil when the dataset is not laid out as vqcodec writes float32 tensors (see `directChunkGrid`).
+    func locatedFloat32Chunks(file: ChunkFile) throws(HDF5Failure) -> [LocatedChunk]? {
+        try HDF5.locked { () throws(HDF5Failure) -> [LocatedChunk]? in
+            let memoryType = try H5Types.handle(for: .f32)
+            guard let grid = try directChunkGrid(type: .f32, memoryType: memoryType.id) else { return nil }
+            return try locateChunks(grid: grid, file: file)
+        }
+    }
+
+    private func locateChunks(grid: ChunkGrid, file: ChunkFile) throws(HDF5Failure) -> [LocatedChunk] {
         let stored = grid.chunkBytes + 4
-        var chunks: [(coordinates: [hsize_t], address: Int, offset: Int, bytes: Int)] = []
+        var chunks: [LocatedChunk] = []
         try grid.forEach { (coordinates, offset, bytes) throws(HDF5Failure) in
             var filterMask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
             guard H5Dget_chunk_info_by_coord(handle.id, coordinates, &filterMask, &address, &size) >= 0 else {
@@ -398,44 +411,9 @@ struct H5Dataset: H5Object {
                 throw HDF5Failure("locate chunk at \(coordinates)",
                                   detail: "the chunk index gives \(size) bytes at \(address) (filters \(filterMask)); expected \(stored) bytes inside the \(file.size)-byte file")
             }
-            chunks.append((coordinates, Int(address), offset, bytes))
+            chunks.append(LocatedChunk(coordinates: coordinates, address: Int(address), offset: offset, bytes: bytes, chunkBytes: grid.chunkBytes))
         }
-        enum Outcome: UInt8 { case pending, sound, short, checksum }
-        let results = UnsafeMutableBufferPointer<Outcome>.allocate(capacity: chunks.count)
-        results.initialize(repeating: .pending)
-        defer { results.deallocate() }
-        let base = buffer.baseAddress!
-        func readAndVerify(_ index: Int) {
-            let chunk = chunks[index]
-            // A full chunk goes straight to its place; a padded edge chunk through a scratch buffer.
-            let scratch: UnsafeMutableRawBufferPointer? = chunk.bytes < grid.chunkBytes
-                ? .allocate(byteCount: grid.chunkBytes, alignment: 64) : nil
-            defer { scratch?.deallocate() }
-            let target = scratch ?? UnsafeMutableRawBufferPointer(start: base + chunk.offset, count: grid.chunkBytes)
-            var expected: UInt32 = 0
-            let complete = file.read(into: target, at: chunk.address)
-                && withUnsafeMutableBytes(of: &expected) { file.read(into: $0, at: chunk.address + grid.chunkBytes) }
-            guard complete else { results[index] = .short; return }
-            expected = UInt32(littleEndian: expected)
-            let computed = Fletcher32.checksum(UnsafeRawBufferPointer(target))
-            guard expected == computed || expected == Fletcher32.legacyVariant(computed) else { results[index] = .checksum; return }
-            if let scratch { (base + chunk.offset).copyMemory(from: scratch.baseAddress!, byteCount: chunk.bytes) }
-            results[index] = .sound
-        }
-        if chunks.count > 1 {
-            // Each iteration writes only its own chunk's bytes and its own result slot.
-            let work = UncheckedSendable(readAndVerify)
-            DispatchQueue.concurrentPerform(iterations: chunks.count) { work.value($0) }
-        } else {
-            for index in chunks.indices { readAndVerify(index) }
-        }
-        let outcomes = Array(results)
-        if let bad = outcomes.firstIndex(where: { $0 != .sound }) {
-            let chunk = chunks[bad]
-            throw HDF5Failure("read chunk at \(chunk.coordinates)", detail: outcomes[bad] == .checksum
-                ? "data error detected by Fletcher32 checksum"
-                : "the file ended before the chunk's \(stored) bytes at \(chunk.address)")
-        }
+        return chunks
     }
 
     /// Writes `bytes` chunk by chunk with their fletcher32 appended, as the filter would store them.

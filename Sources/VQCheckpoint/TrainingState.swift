@@ -69,11 +69,11 @@ public struct OptimizerState: Sendable, Equatable {
             throw .invalidMetadata(name: "optimizer/kind", detail: "'\(kind)'; expected one of \(Self.kinds.joined(separator: ", "))")
         }
         let parameters = model.namedParameters
+        let moments = (first: try Self.values(firstMoments, group: "optimizer/exp_avg", for: parameters),
+                       second: try Self.values(secondMoments, group: "optimizer/exp_avg_sq", for: parameters))
         let optimizer = Adam(parameters: parameters.map(\.tensor), learningRate: learningRate, beta1: beta1, beta2: beta2,
-                             eps: eps, weightDecay: weightDecay, style: style)
+                             eps: eps, weightDecay: weightDecay, style: style, moments: moments)
         optimizer.step = step
-        optimizer.firstMoments = try Self.values(firstMoments, group: "optimizer/exp_avg", for: parameters)
-        optimizer.secondMoments = try Self.values(secondMoments, group: "optimizer/exp_avg_sq", for: parameters)
         return optimizer
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CKernels
 import Testing
 @testable import VQCheckpoint
 
@@ -84,10 +85,16 @@ struct ChunkLayoutTests {
     }
 }
 
-@Suite("fletcher32")
+@Suite("fletcher32", .serialized)
 struct Fletcher32Tests {
-    @Test("the fast checksum equals libhdf5's loop on random, constant and edge-sized data")
-    func matchesReference() {
+    @Test("the fast checksum equals libhdf5's loop on random, constant and edge-sized data, on both paths",
+          arguments: [false, true])
+    func matchesReference(portable: Bool) {
+        vq_fletcher32_force_portable(portable ? 1 : 0)
+        defer { vq_fletcher32_force_portable(0) }
+        if !portable, let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8), cpu.contains(" avx2 ") {
+            #expect(vq_fletcher32_uses_avx2() == 1, "this CPU has AVX2, so the fast path must run")
+        }
         var state: UInt64 = 7
         func next() -> UInt64 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
