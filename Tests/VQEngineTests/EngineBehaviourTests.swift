@@ -91,6 +91,41 @@ import VQEngine
         #expect(one == two)
     }
 
+    /// Convolutions over batches of several blocks (2 images per block here) match the same convolution
+    /// image by image (outputs and input gradients bit for bit, weight gradients to rounding), and give the
+    /// same bits on 1 and 2 threads.
+    @Test(arguments: [false, true])
+    func blockedConvolutionsMatchImageByImage(transposed: Bool) {
+        var rng = RandomGenerator(seed: 17)
+        let (batch, channels, size) = (5, 16, 28)
+        let x = rng.normal([batch, channels, size, size]), upstreamScale = rng.normal([1])
+        let w = rng.normal(transposed ? [channels, 8, 4, 4] : [8, channels, 3, 3]), b = rng.normal([8])
+        func run(_ input: Tensor) -> (out: [Float], gx: [Float], gw: [Float], gb: [Float]) {
+            let xi = Tensor(shape: input.shape, data: input.data, requiresGrad: true)
+            let wi = Tensor(shape: w.shape, data: w.data, requiresGrad: true), bi = Tensor(shape: b.shape, data: b.data, requiresGrad: true)
+            let y = transposed ? xi.convTranspose2d(weight: wi, bias: bi, stride: 2, padding: 1) : xi.conv2d(weight: wi, bias: bi, stride: 1, padding: 1)
+            (y * y * upstreamScale.scalar).sum().backward()
+            return (y.data, xi.grad!, wi.grad!, bi.grad!)
+        }
+        ComputeThreads.set(1)
+        let whole = run(x)
+        ComputeThreads.set(2)
+        let two = run(x)
+        ComputeThreads.set(1)
+        #expect(whole.out == two.out && whole.gx == two.gx && whole.gw == two.gw && whole.gb == two.gb)
+        let imageSize = channels * size * size
+        var weightSum = [Double](repeating: 0, count: w.count)
+        for i in 0..<batch {
+            let one = run(Tensor(shape: [1, channels, size, size], data: Array(x.data[(i * imageSize)..<((i + 1) * imageSize)])))
+            let outSize = one.out.count
+            #expect(Array(whole.out[(i * outSize)..<((i + 1) * outSize)]) == one.out, "image \(i) output")
+            #expect(Array(whole.gx[(i * imageSize)..<((i + 1) * imageSize)]) == one.gx, "image \(i) input gradient")
+            for k in weightSum.indices { weightSum[k] += Double(one.gw[k]) }
+        }
+        let scale = weightSum.map(Swift.abs).max()!
+        for k in weightSum.indices { #expect(Swift.abs(Double(whole.gw[k]) - weightSum[k]) <= 1e-5 * scale, "weight gradient \(k)") }
+    }
+
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
     @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])

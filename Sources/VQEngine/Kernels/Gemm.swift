@@ -7,7 +7,7 @@ import Dispatch
 func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
           alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
           b: UnsafePointer<Float>, ldb: Int,
-          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = ComputeThreads.count) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         if beta == 0 { c.update(repeating: 0, count: m * ldc) } else if beta != 1 {
@@ -16,7 +16,6 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         return
     }
     ComputeThreads.prepareBLAS()
-    let threads = ComputeThreads.count
     // Below about 4 MFLOP a second thread costs more to wake than it saves.
     guard threads > 1, 2 * m * n * k >= 4_000_000 else {
         sgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

@@ -16,7 +16,8 @@ struct ConvGeometry {
 /// The image is first copied into a zero-bordered one (when there is padding), so that every entry of a
 /// row is a plain gather: output position p of tap (i, j) reads padded pixel i * Wp + j + offsets[p], with one
 /// offset table for all taps, channels and images. No bounds, no zero runs, no short inner loops.
-func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>) {
+func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
+            threads: Int = ComputeThreads.count) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow
     let taps = g.kernelHeight * g.kernelWidth
@@ -25,7 +26,7 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
     for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }
     let padded: [Float] = pad == 0 ? [] : [Float](unsafeUninitializedCapacity: g.batch * g.channels * planePadded) { buffer, initialized in
         let dst = buffer.baseAddress!
-        parallelRanges(g.batch * g.channels, minimumPerThread: Swift.max(1, 16_384 / planePadded)) { planes in
+        parallelRanges(g.batch * g.channels, minimumPerThread: Swift.max(1, 16_384 / planePadded), threads: threads) { planes in
             for p in planes {
                 let out = dst + p * planePadded, src = image + p * g.height * g.width
                 out.update(repeating: 0, count: pad * wp)
@@ -43,7 +44,7 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
     padded.withUnsafeBufferPointer { pp in
         offsets.withUnsafeBufferPointer { op in
             let source = pad == 0 ? image : UnsafePointer(pp.baseAddress!), offsets = op.baseAddress!
-            parallelRanges(g.columnRows, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, g.columnCount))) { rows in
+            parallelRanges(g.columnRows, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, g.columnCount)), threads: threads) { rows in
                 for row in rows {
                     let c = row / taps, i = (row % taps) / g.kernelWidth, j = row % g.kernelWidth
                     let rowBase = columns + row * g.columnCount
@@ -65,7 +66,7 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
 /// With `overwrite` the image's old contents are ignored (it may be uninitialised): image = col2im(columns),
 /// plus `bias[c]` on channel c when given.
 func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>,
-            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil) {
+            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil, threads: Int = ComputeThreads.count) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
@@ -74,7 +75,7 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
     for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }
     offsets.withUnsafeBufferPointer { op in
         let offsets = op.baseAddress!
-        parallelRanges(g.channels * g.batch, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * planeOut))) { pairs in
+        parallelRanges(g.channels * g.batch, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * planeOut)), threads: threads) { pairs in
             var scratch = [Float](repeating: 0, count: planePadded)
             scratch.withUnsafeMutableBufferPointer { sp in
                 let plane = sp.baseAddress!
@@ -106,8 +107,8 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
 /// [batch, channels, plane] <-> [channels, batch * plane]: the layout change between NCHW tensors and
 /// the channel-major matrices the convolution GEMMs work on.
 func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                         batch: Int, channels: Int, plane: Int) {
-    parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane))) { range in
+                         batch: Int, channels: Int, plane: Int, threads: Int = ComputeThreads.count) {
+    parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane)), threads: threads) { range in
         for c in range {
             for b in 0..<batch {
                 (dst + (c * batch + b) * plane).update(from: src + (b * channels + c) * plane, count: plane)
@@ -118,8 +119,9 @@ func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointe
 
 /// With `bias`, channel c also gets bias[c] added on the way.
 func channelMajorToBatch(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-                         batch: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>? = nil) {
-    parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane))) { range in
+                         batch: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>? = nil,
+                         threads: Int = ComputeThreads.count) {
+    parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane)), threads: threads) { range in
         for c in range {
             for b in 0..<batch {
                 let to = dst + (b * channels + c) * plane, from = src + (c * batch + b) * plane

@@ -38,11 +38,12 @@ public enum ComputeThreads {
     static func prepareBLAS() { _ = available }
 }
 
-/// Splits `0..<total` into at most `ComputeThreads.count` contiguous ranges and runs them concurrently.
+/// Splits `0..<total` into at most `threads` contiguous ranges and runs them concurrently.
 /// Work below `minimumPerThread` items stays on the calling thread (thread start-up would cost more).
 @inline(__always)
-func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, _ body: (Range<Int>) -> Void) {
-    let threads = min(ComputeThreads.count, max(1, total / max(1, minimumPerThread)))
+func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, threads: Int = ComputeThreads.count,
+                    _ body: (Range<Int>) -> Void) {
+    let threads = min(threads, max(1, total / max(1, minimumPerThread)))
     if threads <= 1 {
         body(0..<total)
         return

@@ -1,8 +1,14 @@
-/// 2-D convolution and transposed convolution over NCHW images, by im2col and one GEMM over the whole batch.
+/// 2-D convolution and transposed convolution over NCHW images, by im2col and GEMM, a block of images at a time.
 ///
-/// conv2d:            out[Cout, B*HW'] = W[Cout, Cin*kh*kw] * im2col(x)
-/// conv_transpose2d:  out = col2im(W[Cin, Cout*kh*kw]^T * x[Cin, B*HW])  (the adjoint of conv2d)
+/// conv2d:            out[Cout, b*HW'] = W[Cout, Cin*kh*kw] * im2col(x)           for each block of b images
+/// conv_transpose2d:  out = col2im(W[Cin, Cout*kh*kw]^T * x[Cin, b*HW])  (the adjoint of conv2d)
 /// Each backward is the other's forward with the roles of data and gradient swapped.
+///
+/// Why blocks: a block's column matrix (at most 1 MiB), its products and its share of the output stay in the
+/// cache of the core working on it. Over the whole batch at once they stream through memory, and the two cores
+/// here share memory at the bandwidth of one (about 11 GB/s), so the second core added little. The blocks run in
+/// parallel, one thread each. The block size depends only on the shapes, and every output element is the same
+/// product on any thread count; weight gradients are summed per block, then over blocks in order.
 
 /// Runs `body` with a pointer to the bias values, or nil without a bias.
 @inline(__always)
@@ -32,6 +38,53 @@ private func accumulateChannelBiasGradient(_ bias: Tensor, _ g: [Float], batch: 
     }
 }
 
+/// Images per block: the largest count whose column matrix (`rows` x `plane` per image) fits in 1 MiB, then
+/// evened out over the blocks.
+private func imagesPerBlock(batch: Int, rows: Int, plane: Int) -> Int {
+    let most = Swift.max(1, Swift.min(batch, (1 << 18) / Swift.max(1, rows * plane)))
+    let blocks = (batch + most - 1) / most
+    return (batch + blocks - 1) / blocks
+}
+
+/// Runs `body(block, first image, images)` for every block, the blocks spread over the threads; `scratch`
+/// makes each thread's buffers once.
+private func forEachBlock<Scratch>(batch: Int, blockImages: Int, scratch: () -> Scratch,
+                                   _ body: (_ block: Int, _ first: Int, _ count: Int, inout Scratch) -> Void) {
+    let blocks = (batch + blockImages - 1) / blockImages
+    nonisolated(unsafe) let (scratch, body) = (scratch, body)
+    parallelRanges(blocks, minimumPerThread: 1) { range in
+        var buffers = scratch()
+        for block in range {
+            let first = block * blockImages
+            body(block, first, Swift.min(blockImages, batch - first), &buffers)
+        }
+    }
+}
+
+/// Adds `partials` (`count` values per block) into `gradient`, block after block.
+private func addBlockPartials(_ partials: [Float], count: Int, into tensor: Tensor) {
+    tensor.accumulateInPlace { g in
+        partials.withUnsafeBufferPointer { p in
+            for block in 0..<(partials.count / Swift.max(1, count)) {
+                let part = p.baseAddress! + block * count, out = g.baseAddress!
+                @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                    storeVector(loadVector(out + i, count: n) + loadVector(part + i, count: n), out + i, count: n)
+                }
+                forEachVector(in: 0..<count, vectorStep)
+            }
+        }
+    }
+}
+
+/// Two scratch matrices of one thread.
+private struct BlockBuffers {
+    var first: [Float], second: [Float]
+    init(_ a: Int, _ b: Int) {
+        first = [Float](repeating: 0, count: a)
+        second = [Float](repeating: 0, count: b)
+    }
+}
+
 extension Tensor {
     /// `torch.nn.functional.conv2d`: self [B, Cin, H, W], weight [Cout, Cin, kh, kw], bias [Cout].
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
@@ -44,59 +97,81 @@ extension Tensor {
                              kernelHeight: weight.shape[2], kernelWidth: weight.shape[3], stride: stride, padding: padding)
         precondition(g.outputHeight > 0 && g.outputWidth > 0,
                      shapeMismatchMessage("conv2d", shape, weight.shape, "the kernel does not fit the padded input"))
-        let plane = g.outputHeight * g.outputWidth
-        let columns = data.withUnsafeBufferPointer { x in
-            uninitializedFloats(g.columnRows * g.columnCount) { col in im2col(g, image: x.baseAddress!, columns: col.baseAddress!) }
-        }
-        let channelMajor = weight.data.withUnsafeBufferPointer { w in
-            columns.withUnsafeBufferPointer { col in
-                uninitializedFloats(outChannels * g.columnCount) { cm in
-                    gemm(transposeA: false, transposeB: false, m: outChannels, n: g.columnCount, k: g.columnRows,
-                         a: w.baseAddress!, lda: g.columnRows, b: col.baseAddress!, ldb: g.columnCount,
-                         beta: 0, c: cm.baseAddress!, ldc: g.columnCount)
-                }
-            }
-        }
-        let out = channelMajor.withUnsafeBufferPointer { cm in
-            uninitializedFloats(g.batch * outChannels * plane) { o in
+        let plane = g.outputHeight * g.outputWidth, rows = g.columnRows
+        let blockImages = imagesPerBlock(batch: g.batch, rows: rows, plane: plane)
+        let imageSize = g.channels * g.height * g.width, outputSize = outChannels * plane
+        func blockGeometry(_ count: Int) -> ConvGeometry { var b = g; b.batch = count; return b }
+        let out = data.withUnsafeBufferPointer { x in
+            weight.data.withUnsafeBufferPointer { w in
                 withBias(bias) { bp in
-                    channelMajorToBatch(cm.baseAddress!, o.baseAddress!, batch: g.batch, channels: outChannels, plane: plane, bias: bp)
+                    uninitializedFloats(g.batch * outputSize) { o in
+                        nonisolated(unsafe) let (x, w, o, bp) = (x.baseAddress!, w.baseAddress!, o.baseAddress!, bp)
+                        forEachBlock(batch: g.batch, blockImages: blockImages,
+                                     scratch: { BlockBuffers(rows * blockImages * plane, outChannels * blockImages * plane) }) { _, first, count, s in
+                            let block = blockGeometry(count)
+                            s.first.withUnsafeMutableBufferPointer { col in
+                                s.second.withUnsafeMutableBufferPointer { product in
+                                    im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: 1)
+                                    gemm(transposeA: false, transposeB: false, m: outChannels, n: block.columnCount, k: rows,
+                                         a: w, lda: rows, b: col.baseAddress!, ldb: block.columnCount,
+                                         beta: 0, c: product.baseAddress!, ldc: block.columnCount, threads: 1)
+                                    channelMajorToBatch(product.baseAddress!, o + first * outputSize, batch: count,
+                                                        channels: outChannels, plane: plane, bias: bp, threads: 1)
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return Tensor.recorded("conv2d", shape: [g.batch, outChannels, g.outputHeight, g.outputWidth], data: out, inputs: inputs) { r in
             let grad = r.grad!
-            let gradMajor = grad.withUnsafeBufferPointer { gp in
-                uninitializedFloats(outChannels * g.columnCount) { gm in
-                    batchToChannelMajor(gp.baseAddress!, gm.baseAddress!, batch: g.batch, channels: outChannels, plane: plane)
+            let wantWeight = weight.requiresGrad, wantInput = self.requiresGrad
+            let blocks = (g.batch + blockImages - 1) / blockImages
+            // Per block: the gradient in channel-major layout; the columns again (cheaper than keeping them);
+            // the weight gradient's share; the input gradient's columns, folded back into the block's images.
+            var partials = wantWeight ? uninitializedFloats(blocks * outChannels * rows) { _ in } : []
+            let fold = { (gx: UnsafeMutablePointer<Float>?, fresh: Bool) in
+                grad.withUnsafeBufferPointer { gp in
+                    self.data.withUnsafeBufferPointer { x in
+                        weight.data.withUnsafeBufferPointer { w in
+                            partials.withUnsafeMutableBufferPointer { pw in
+                                nonisolated(unsafe) let (gp, x, w, pw, gx) = (gp.baseAddress!, x.baseAddress!, w.baseAddress!, pw.baseAddress, gx)
+                                forEachBlock(batch: g.batch, blockImages: blockImages, scratch: {
+                                    BlockBuffers(outChannels * blockImages * plane, rows * blockImages * plane)
+                                }) { index, first, count, s in
+                                    let block = blockGeometry(count)
+                                    s.first.withUnsafeMutableBufferPointer { gm in
+                                        s.second.withUnsafeMutableBufferPointer { col in
+                                            batchToChannelMajor(gp + first * outputSize, gm.baseAddress!, batch: count,
+                                                                channels: outChannels, plane: plane, threads: 1)
+                                            if let pw {
+                                                im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: 1)
+                                                gemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: block.columnCount,
+                                                     a: gm.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
+                                                     beta: 0, c: pw + index * outChannels * rows, ldc: rows, threads: 1)
+                                            }
+                                            if let gx {
+                                                gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: outChannels,
+                                                     a: w, lda: rows, b: gm.baseAddress!, ldb: block.columnCount,
+                                                     beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: 1)
+                                                col2im(block, columns: col.baseAddress!, image: gx + first * imageSize, overwrite: fresh, threads: 1)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            gradMajor.withUnsafeBufferPointer { gm in
-                if weight.requiresGrad {
-                    columns.withUnsafeBufferPointer { col in
-                        weight.accumulateInPlace { gw in
-                            gemm(transposeA: false, transposeB: true, m: outChannels, n: g.columnRows, k: g.columnCount,
-                                 a: gm.baseAddress!, lda: g.columnCount, b: col.baseAddress!, ldb: g.columnCount,
-                                 beta: 1, c: gw.baseAddress!, ldc: g.columnRows)
-                        }
-                    }
-                }
-                if self.requiresGrad {
-                    let gradColumns = weight.data.withUnsafeBufferPointer { w in
-                        uninitializedFloats(g.columnRows * g.columnCount) { gc in
-                            gemm(transposeA: true, transposeB: false, m: g.columnRows, n: g.columnCount, k: outChannels,
-                                 a: w.baseAddress!, lda: g.columnRows, b: gm.baseAddress!, ldb: g.columnCount,
-                                 beta: 0, c: gc.baseAddress!, ldc: g.columnCount)
-                        }
-                    }
-                    gradColumns.withUnsafeBufferPointer { gc in
-                        self.accumulateInPlace { gx, fresh in
-                            col2im(g, columns: gc.baseAddress!, image: gx.baseAddress!, overwrite: fresh)
-                        }
-                    }
-                }
+            if wantInput {
+                self.accumulateInPlace { gx, fresh in fold(gx.baseAddress!, fresh) }
+            } else if wantWeight {
+                fold(nil, false)
             }
+            if wantWeight { addBlockPartials(partials, count: outChannels * rows, into: weight) }
             if let bias, bias.requiresGrad {
                 accumulateChannelBiasGradient(bias, grad, batch: g.batch, channels: outChannels, plane: plane)
             }
@@ -120,60 +195,84 @@ extension Tensor {
         let g = ConvGeometry(batch: batch, channels: outChannels, height: outHeight, width: outWidth,
                              kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
         precondition(g.outputHeight == height && g.outputWidth == width, "conv_transpose2d: inconsistent geometry for \(shape)")
-        let plane = height * width
-        let inputMajor = data.withUnsafeBufferPointer { x in
-            uninitializedFloats(inChannels * g.columnCount) { im in
-                batchToChannelMajor(x.baseAddress!, im.baseAddress!, batch: batch, channels: inChannels, plane: plane)
-            }
-        }
-        var out = uninitializedFloats(batch * outChannels * outHeight * outWidth) { _ in }  // col2im overwrites it
-        do {
-            let columns = weight.data.withUnsafeBufferPointer { w in
-                inputMajor.withUnsafeBufferPointer { im in
-                    uninitializedFloats(g.columnRows * g.columnCount) { col in
-                        gemm(transposeA: true, transposeB: false, m: g.columnRows, n: g.columnCount, k: inChannels,
-                             a: w.baseAddress!, lda: g.columnRows, b: im.baseAddress!, ldb: g.columnCount,
-                             beta: 0, c: col.baseAddress!, ldc: g.columnCount)
+        let plane = height * width, rows = g.columnRows
+        let blockImages = imagesPerBlock(batch: batch, rows: rows, plane: plane)
+        let imageSize = inChannels * plane, outputSize = outChannels * outHeight * outWidth
+        func blockGeometry(_ count: Int) -> ConvGeometry { var b = g; b.batch = count; return b }
+        let out = data.withUnsafeBufferPointer { x in
+            weight.data.withUnsafeBufferPointer { w in
+                withBias(bias) { bp in
+                    uninitializedFloats(batch * outputSize) { o in
+                        nonisolated(unsafe) let (x, w, o, bp) = (x.baseAddress!, w.baseAddress!, o.baseAddress!, bp)
+                        forEachBlock(batch: batch, blockImages: blockImages,
+                                     scratch: { BlockBuffers(inChannels * blockImages * plane, rows * blockImages * plane) }) { _, first, count, s in
+                            let block = blockGeometry(count)
+                            s.first.withUnsafeMutableBufferPointer { im in
+                                s.second.withUnsafeMutableBufferPointer { col in
+                                    batchToChannelMajor(x + first * imageSize, im.baseAddress!, batch: count,
+                                                        channels: inChannels, plane: plane, threads: 1)
+                                    gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: inChannels,
+                                         a: w, lda: rows, b: im.baseAddress!, ldb: block.columnCount,
+                                         beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: 1)
+                                    col2im(block, columns: col.baseAddress!, image: o + first * outputSize, overwrite: true, bias: bp, threads: 1)
+                                }
+                            }
+                        }
                     }
-                }
-            }
-            columns.withUnsafeBufferPointer { col in
-                out.withUnsafeMutableBufferPointer { o in
-                    withBias(bias) { bp in col2im(g, columns: col.baseAddress!, image: o.baseAddress!, overwrite: true, bias: bp) }
                 }
             }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
         return Tensor.recorded("conv_transpose2d", shape: [batch, outChannels, outHeight, outWidth], data: out, inputs: inputs) { r in
             let grad = r.grad!
-            let columns = grad.withUnsafeBufferPointer { gp in
-                uninitializedFloats(g.columnRows * g.columnCount) { col in im2col(g, image: gp.baseAddress!, columns: col.baseAddress!) }
-            }
-            columns.withUnsafeBufferPointer { col in
-                if weight.requiresGrad {
-                    inputMajor.withUnsafeBufferPointer { im in
-                        weight.accumulateInPlace { gw in
-                            gemm(transposeA: false, transposeB: true, m: inChannels, n: g.columnRows, k: g.columnCount,
-                                 a: im.baseAddress!, lda: g.columnCount, b: col.baseAddress!, ldb: g.columnCount,
-                                 beta: 1, c: gw.baseAddress!, ldc: g.columnRows)
+            let wantWeight = weight.requiresGrad, wantInput = self.requiresGrad
+            let blocks = (batch + blockImages - 1) / blockImages
+            // Per block: the gradient's columns; the input in channel-major layout and the weight gradient's
+            // share; the input gradient, channel-major, laid back out as images.
+            var partials = wantWeight ? uninitializedFloats(blocks * inChannels * rows) { _ in } : []
+            let inputGradient = { (gx: UnsafeMutablePointer<Float>?) in
+                grad.withUnsafeBufferPointer { gp in
+                    self.data.withUnsafeBufferPointer { x in
+                        weight.data.withUnsafeBufferPointer { w in
+                            partials.withUnsafeMutableBufferPointer { pw in
+                                nonisolated(unsafe) let (gp, x, w, pw, gx) = (gp.baseAddress!, x.baseAddress!, w.baseAddress!, pw.baseAddress, gx)
+                                forEachBlock(batch: batch, blockImages: blockImages, scratch: {
+                                    BlockBuffers(rows * blockImages * plane, inChannels * blockImages * plane)
+                                }) { index, first, count, s in
+                                    let block = blockGeometry(count)
+                                    s.first.withUnsafeMutableBufferPointer { col in
+                                        s.second.withUnsafeMutableBufferPointer { im in
+                                            im2col(block, image: gp + first * outputSize, columns: col.baseAddress!, threads: 1)
+                                            if let pw {
+                                                batchToChannelMajor(x + first * imageSize, im.baseAddress!, batch: count,
+                                                                    channels: inChannels, plane: plane, threads: 1)
+                                                gemm(transposeA: false, transposeB: true, m: inChannels, n: rows, k: block.columnCount,
+                                                     a: im.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
+                                                     beta: 0, c: pw + index * inChannels * rows, ldc: rows, threads: 1)
+                                            }
+                                            if let gx {
+                                                gemm(transposeA: false, transposeB: false, m: inChannels, n: block.columnCount, k: rows,
+                                                     a: w, lda: rows, b: col.baseAddress!, ldb: block.columnCount,
+                                                     beta: 0, c: im.baseAddress!, ldc: block.columnCount, threads: 1)
+                                                channelMajorToBatch(im.baseAddress!, gx + first * imageSize, batch: count,
+                                                                    channels: inChannels, plane: plane, threads: 1)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
-                if self.requiresGrad {
-                    let gradMajor = weight.data.withUnsafeBufferPointer { w in
-                        uninitializedFloats(inChannels * g.columnCount) { gm in
-                            gemm(transposeA: false, transposeB: false, m: inChannels, n: g.columnCount, k: g.columnRows,
-                                 a: w.baseAddress!, lda: g.columnRows, b: col.baseAddress!, ldb: g.columnCount,
-                                 beta: 0, c: gm.baseAddress!, ldc: g.columnCount)
-                        }
-                    }
-                    gradMajor.withUnsafeBufferPointer { gm in
-                        self.accumulate(uninitializedFloats(self.count) { l in
-                            channelMajorToBatch(gm.baseAddress!, l.baseAddress!, batch: batch, channels: inChannels, plane: plane)
-                        })
-                    }
-                }
             }
+            if wantInput {
+                // Every element is written, so the layout change fills a fresh gradient; an existing one gets it added.
+                let fresh = uninitializedFloats(self.count) { gx in inputGradient(gx.baseAddress!) }
+                self.accumulate(fresh)
+            } else if wantWeight {
+                inputGradient(nil)
+            }
+            if wantWeight { addBlockPartials(partials, count: inChannels * rows, into: weight) }
             if let bias, bias.requiresGrad {
                 accumulateChannelBiasGradient(bias, grad, batch: batch, channels: outChannels, plane: outHeight * outWidth)
             }
