@@ -46,17 +46,27 @@ private func imagesPerBlock(batch: Int, rows: Int, plane: Int) -> Int {
     return (batch + blocks - 1) / blocks
 }
 
-/// Runs `body(block, first image, images)` for every block, the blocks spread over the threads; `scratch`
-/// makes each thread's buffers once.
+/// Runs `body(block, first image, images, threads)` for every block; `scratch` makes each thread's buffers once.
+/// With at least as many blocks as threads, the blocks are spread over the threads and each runs on one
+/// (`threads` is 1); with fewer (one large image), they run in turn and each may use all the threads.
 private func forEachBlock<Scratch>(batch: Int, blockImages: Int, scratch: () -> Scratch,
-                                   _ body: (_ block: Int, _ first: Int, _ count: Int, inout Scratch) -> Void) {
+                                   _ body: (_ block: Int, _ first: Int, _ count: Int, _ threads: Int, inout Scratch) -> Void) {
     let blocks = (batch + blockImages - 1) / blockImages
+    let threads = ComputeThreads.count
+    if blocks < threads {
+        var buffers = scratch()
+        for block in 0..<blocks {
+            let first = block * blockImages
+            body(block, first, Swift.min(blockImages, batch - first), threads, &buffers)
+        }
+        return
+    }
     nonisolated(unsafe) let (scratch, body) = (scratch, body)
-    parallelRanges(blocks, minimumPerThread: 1) { range in
+    parallelRanges(blocks, minimumPerThread: 1, threads: threads) { range in
         var buffers = scratch()
         for block in range {
             let first = block * blockImages
-            body(block, first, Swift.min(blockImages, batch - first), &buffers)
+            body(block, first, Swift.min(blockImages, batch - first), 1, &buffers)
         }
     }
 }
@@ -76,12 +86,12 @@ private func addBlockPartials(_ partials: [Float], count: Int, into tensor: Tens
     }
 }
 
-/// Two scratch matrices of one thread.
+/// Two scratch matrices of one thread (uninitialised: every use writes before it reads).
 private struct BlockBuffers {
     var first: [Float], second: [Float]
     init(_ a: Int, _ b: Int) {
-        first = [Float](repeating: 0, count: a)
-        second = [Float](repeating: 0, count: b)
+        first = uninitializedFloats(a) { _ in }
+        second = uninitializedFloats(b) { _ in }
     }
 }
 
@@ -107,16 +117,16 @@ extension Tensor {
                     uninitializedFloats(g.batch * outputSize) { o in
                         nonisolated(unsafe) let (x, w, o, bp) = (x.baseAddress!, w.baseAddress!, o.baseAddress!, bp)
                         forEachBlock(batch: g.batch, blockImages: blockImages,
-                                     scratch: { BlockBuffers(rows * blockImages * plane, outChannels * blockImages * plane) }) { _, first, count, s in
+                                     scratch: { BlockBuffers(rows * blockImages * plane, outChannels * blockImages * plane) }) { _, first, count, threads, s in
                             let block = blockGeometry(count)
                             s.first.withUnsafeMutableBufferPointer { col in
                                 s.second.withUnsafeMutableBufferPointer { product in
-                                    im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: 1)
+                                    im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: threads)
                                     gemm(transposeA: false, transposeB: false, m: outChannels, n: block.columnCount, k: rows,
                                          a: w, lda: rows, b: col.baseAddress!, ldb: block.columnCount,
-                                         beta: 0, c: product.baseAddress!, ldc: block.columnCount, threads: 1)
+                                         beta: 0, c: product.baseAddress!, ldc: block.columnCount, threads: threads)
                                     channelMajorToBatch(product.baseAddress!, o + first * outputSize, batch: count,
-                                                        channels: outChannels, plane: plane, bias: bp, threads: 1)
+                                                        channels: outChannels, plane: plane, bias: bp, threads: threads)
                                 }
                             }
                         }
@@ -140,23 +150,23 @@ extension Tensor {
                                 nonisolated(unsafe) let (gp, x, w, pw, gx) = (gp.baseAddress!, x.baseAddress!, w.baseAddress!, pw.baseAddress, gx)
                                 forEachBlock(batch: g.batch, blockImages: blockImages, scratch: {
                                     BlockBuffers(outChannels * blockImages * plane, rows * blockImages * plane)
-                                }) { index, first, count, s in
+                                }) { index, first, count, threads, s in
                                     let block = blockGeometry(count)
                                     s.first.withUnsafeMutableBufferPointer { gm in
                                         s.second.withUnsafeMutableBufferPointer { col in
                                             batchToChannelMajor(gp + first * outputSize, gm.baseAddress!, batch: count,
-                                                                channels: outChannels, plane: plane, threads: 1)
+                                                                channels: outChannels, plane: plane, threads: threads)
                                             if let pw {
-                                                im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: 1)
+                                                im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: threads)
                                                 gemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: block.columnCount,
                                                      a: gm.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: pw + index * outChannels * rows, ldc: rows, threads: 1)
+                                                     beta: 0, c: pw + index * outChannels * rows, ldc: rows, threads: threads)
                                             }
                                             if let gx {
                                                 gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: outChannels,
                                                      a: w, lda: rows, b: gm.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: 1)
-                                                col2im(block, columns: col.baseAddress!, image: gx + first * imageSize, overwrite: fresh, threads: 1)
+                                                     beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: threads)
+                                                col2im(block, columns: col.baseAddress!, image: gx + first * imageSize, overwrite: fresh, threads: threads)
                                             }
                                         }
                                     }
@@ -205,16 +215,16 @@ extension Tensor {
                     uninitializedFloats(batch * outputSize) { o in
                         nonisolated(unsafe) let (x, w, o, bp) = (x.baseAddress!, w.baseAddress!, o.baseAddress!, bp)
                         forEachBlock(batch: batch, blockImages: blockImages,
-                                     scratch: { BlockBuffers(inChannels * blockImages * plane, rows * blockImages * plane) }) { _, first, count, s in
+                                     scratch: { BlockBuffers(inChannels * blockImages * plane, rows * blockImages * plane) }) { _, first, count, threads, s in
                             let block = blockGeometry(count)
                             s.first.withUnsafeMutableBufferPointer { im in
                                 s.second.withUnsafeMutableBufferPointer { col in
                                     batchToChannelMajor(x + first * imageSize, im.baseAddress!, batch: count,
-                                                        channels: inChannels, plane: plane, threads: 1)
+                                                        channels: inChannels, plane: plane, threads: threads)
                                     gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: inChannels,
                                          a: w, lda: rows, b: im.baseAddress!, ldb: block.columnCount,
-                                         beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: 1)
-                                    col2im(block, columns: col.baseAddress!, image: o + first * outputSize, overwrite: true, bias: bp, threads: 1)
+                                         beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: threads)
+                                    col2im(block, columns: col.baseAddress!, image: o + first * outputSize, overwrite: true, bias: bp, threads: threads)
                                 }
                             }
                         }
@@ -238,24 +248,24 @@ extension Tensor {
                                 nonisolated(unsafe) let (gp, x, w, pw, gx) = (gp.baseAddress!, x.baseAddress!, w.baseAddress!, pw.baseAddress, gx)
                                 forEachBlock(batch: batch, blockImages: blockImages, scratch: {
                                     BlockBuffers(rows * blockImages * plane, inChannels * blockImages * plane)
-                                }) { index, first, count, s in
+                                }) { index, first, count, threads, s in
                                     let block = blockGeometry(count)
                                     s.first.withUnsafeMutableBufferPointer { col in
                                         s.second.withUnsafeMutableBufferPointer { im in
-                                            im2col(block, image: gp + first * outputSize, columns: col.baseAddress!, threads: 1)
+                                            im2col(block, image: gp + first * outputSize, columns: col.baseAddress!, threads: threads)
                                             if let pw {
                                                 batchToChannelMajor(x + first * imageSize, im.baseAddress!, batch: count,
-                                                                    channels: inChannels, plane: plane, threads: 1)
+                                                                    channels: inChannels, plane: plane, threads: threads)
                                                 gemm(transposeA: false, transposeB: true, m: inChannels, n: rows, k: block.columnCount,
                                                      a: im.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: pw + index * inChannels * rows, ldc: rows, threads: 1)
+                                                     beta: 0, c: pw + index * inChannels * rows, ldc: rows, threads: threads)
                                             }
                                             if let gx {
                                                 gemm(transposeA: false, transposeB: false, m: inChannels, n: block.columnCount, k: rows,
                                                      a: w, lda: rows, b: col.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: im.baseAddress!, ldc: block.columnCount, threads: 1)
+                                                     beta: 0, c: im.baseAddress!, ldc: block.columnCount, threads: threads)
                                                 channelMajorToBatch(im.baseAddress!, gx + first * imageSize, batch: count,
-                                                                    channels: inChannels, plane: plane, threads: 1)
+                                                                    channels: inChannels, plane: plane, threads: threads)
                                             }
                                         }
                                     }
