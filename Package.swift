@@ -32,7 +32,7 @@ let package = Package(
         // Kernels Swift cannot compile to AVX2 without unsafe flags (function target attributes, run-time choice).
         .target(name: "CKernels"),
 
-        .target(name: "VQEngine", dependencies: ["COpenBLAS", "CPlatform"]),
+        .target(name: "VQEngine", dependencies: ["COpenBLAS", "CPlatform", "CKernels"]),
         .target(name: "VQLayers", dependencies: ["VQEngine"]),
         // Files and images: above the engine, beside the layers.
         .target(name: "VQData", dependencies: ["VQEngine", "CZlib"]),

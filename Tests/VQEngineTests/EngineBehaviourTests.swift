@@ -126,6 +126,22 @@ import VQEngine
         for k in weightSum.indices { #expect(Swift.abs(Double(whole.gw[k]) - weightSum[k]) <= 1e-5 * scale, "weight gradient \(k)") }
     }
 
+    /// GELU and its derivative against exact erf in double precision, across the range, the tails and every
+    /// vector tail length (on this CPU the AVX-512 kernel; elsewhere the Swift one).
+    @Test func geluMatchesExactErf() {
+        let values = (0..<4099).map { Float($0 - 2049) * 0.005 } + [-30, -9, 9, 30, 0, -0.0]
+        for length in [values.count, 15, 16, 17, 1] {
+            let x = Tensor(shape: [length], data: Array(values.prefix(length)), requiresGrad: true)
+            let y = x.gelu()
+            y.sum().backward()
+            for (i, v) in x.data.enumerated() {
+                let d = Double(v), cdf = 0.5 * (1 + erf(d / 2.0.squareRoot())), density = exp(-d * d / 2) / (2 * Double.pi).squareRoot()
+                #expect(Swift.abs(Double(y.data[i]) - d * cdf) <= 1e-6 * Swift.max(1, Swift.abs(d)), "gelu(\(v))")
+                #expect(Swift.abs(Double(x.grad![i]) - (cdf + d * density)) <= 2e-6 * Swift.max(1, Swift.abs(d)), "gelu'(\(v))")
+            }
+        }
+    }
+
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
     @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /// Plain C kernels over buffers that Swift cannot compile as fast: Swift builds for baseline x86-64 (SSE2),
-/// while these pick AVX2 at run time through function target attributes (no special compiler flags).
+/// while these pick AVX2 or AVX-512 at run time through function target attributes (no special compiler flags).
 
 /// HDF5's fletcher32 sums over big-endian 16-bit words, fed piece by piece: sum1 = sum(w_i) and
 /// sum2 = sum((n - i) w_i), each kept reduced modulo 65535; `nonzero` is 1 once some word is not zero.
@@ -24,5 +24,12 @@ int vq_fletcher32_uses_avx2(void);
 
 /// Forces the portable path (nonzero) or lets the CPU decide (0), for tests comparing the two paths.
 void vq_fletcher32_force_portable(int on);
+
+/// 1 when the CPU runs AVX-512F, so the `_avx512` kernels below may be called; 0 otherwise.
+int vq_has_avx512(void);
+
+/// Exact-erf GELU with its derivative: out = x Phi(x), slope = Phi(x) + x phi(x), for `count` elements, with
+/// the engine's erf and exp approximations (absolute error of Phi below 4e-7). Only when `vq_has_avx512()`.
+void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count);
 
 #endif

@@ -1,3 +1,4 @@
+import CKernels
 /// Sixteen-lane float math for the elementwise kernels: loads and stores, exp (Cephes' single-precision
 /// polynomial), the Gaussian CDF through a polynomial erf, and horizontal sums.
 ///
@@ -133,4 +134,9 @@ func addColumnSums(_ rows: UnsafePointer<Float>, times scale: UnsafePointer<Floa
             forEachVector(in: start..<end, vectorStep)
         }
     }
+}
+
+/// Which C kernels of `CKernels` this CPU runs.
+enum VectorUnit {
+    static let hasAVX512 = vq_has_avx512() != 0
 }
