@@ -50,7 +50,53 @@ void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count) {
         _mm512_mask_storeu_ps(slope + i, mask, _mm512_fmadd_ps(v, density, cdf));
     }
 }
+
+// Rows are read in 16-lane vectors; a partial last vector is padded with -infinity, whose exponential is 0.
+__attribute__((target("avx512f"))) static inline __m512 load_row(const float *x, size_t j, size_t width) {
+    __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), mask, x + j);
+}
+
+__attribute__((target("avx512f"))) static inline float row_max(const float *x, size_t width) {
+    __m512 lanes = _mm512_set1_ps(-__builtin_inff());
+    for (size_t j = 0; j < width; j += 16) lanes = _mm512_max_ps(lanes, load_row(x, j, width));
+    float m = _mm512_reduce_max_ps(lanes);
+    return m == -__builtin_inff() ? 0.0f : m;
+}
+
+__attribute__((target("avx512f")))
+void vq_row_max_exp_sum_avx512(const float *x, size_t width, float *max, float *total) {
+    float m = row_max(x, width);
+    __m512 sums = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
+    for (size_t j = 0; j < width; j += 16) sums = _mm512_add_ps(sums, exp16(_mm512_sub_ps(load_row(x, j, width), shift)));
+    *max = m;
+    *total = _mm512_reduce_add_ps(sums);
+}
+
+__attribute__((target("avx512f")))
+void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max, float *total) {
+    float m = row_max(x, width);
+    __m512 sums = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
+    for (size_t j = 0; j < width; j += 16) {
+        __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+        __m512 e = exp16(_mm512_sub_ps(load_row(x, j, width), shift));
+        sums = _mm512_add_ps(sums, e);
+        _mm512_mask_storeu_ps(out + j, mask, e);
+    }
+    float t = _mm512_reduce_add_ps(sums);
+    __m512 inverse = _mm512_set1_ps(1.0f / t);
+    for (size_t j = 0; j < width; j += 16) {
+        __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+        _mm512_mask_storeu_ps(out + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, out + j), inverse));
+    }
+    *max = m;
+    *total = t;
+}
 #else
 int vq_has_avx512(void) { return 0; }
+void vq_row_max_exp_sum_avx512(const float *x, size_t width, float *max, float *total) { (void)x; (void)width; *max = 0; *total = 0; }
+void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max, float *total) {
+    (void)x; (void)width; (void)out; *max = 0; *total = 0;
+}
 void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count) { (void)x; (void)out; (void)slope; (void)count; }
 #endif

@@ -142,6 +142,30 @@ import VQEngine
         }
     }
 
+    /// Softmax and log-softmax rows of every tail length, with masked (-infinity) entries, against double precision.
+    @Test func softmaxRowsMatchDoublePrecision() {
+        var rng = RandomGenerator(seed: 23)
+        for width in [1, 15, 16, 17, 49, 513] {
+            var data = rng.normal([3, width]).data.map { $0 * 6 }
+            data[width - 1] = -.infinity                       // row 0 ends with a masked entry
+            if width > 2 { data[width + 1] = -.infinity }      // row 1 has one inside
+            let x = Tensor(shape: [3, width], data: data)
+            let (p, l) = (x.softmax().data, x.logSoftmax().data)
+            for r in 0..<3 {
+                let row = data[(r * width)..<((r + 1) * width)].map(Double.init)
+                let m = row.max()! == -.infinity ? 0 : row.max()!
+                let total = row.map { exp($0 - m) }.reduce(0, +)
+                for j in 0..<width where total > 0 {
+                    let expected = exp(row[j] - m) / total
+                    #expect(Swift.abs(Double(p[r * width + j]) - expected) <= 1e-6, "softmax width \(width) [\(r), \(j)]")
+                    if row[j] > -.infinity {
+                        #expect(Swift.abs(Double(l[r * width + j]) - (row[j] - m - log(total))) <= 1e-5, "log-softmax width \(width)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
     @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])

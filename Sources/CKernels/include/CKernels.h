@@ -32,4 +32,10 @@ int vq_has_avx512(void);
 /// the engine's erf and exp approximations (absolute error of Phi below 4e-7). Only when `vq_has_avx512()`.
 void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count);
 
+/// The maximum m of x[0..<width] (0 when all are -infinity) and the sum of e^(x - m). Only with AVX-512.
+void vq_row_max_exp_sum_avx512(const float *x, size_t width, float *max, float *total);
+
+/// out = softmax(x[0..<width]) (out may be x), with the maximum and the sum of e^(x - max). Only with AVX-512.
+void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max, float *total);
+
 #endif

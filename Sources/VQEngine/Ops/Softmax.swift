@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Softmax and log-softmax over the last axis, computed stably (shifted by the row maximum).
@@ -32,6 +33,11 @@ private func softmaxRows(_ x: [Float], rows: Int, width: Int, log: Bool) -> (val
 /// The row maximum m of x[0..<width] (0 when the row is all -infinity) and the sum of e^(x - m).
 @inline(__always)
 func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, total: Float) {
+    if VectorUnit.hasAVX512 {
+        var m: Float = 0, total: Float = 0
+        vq_row_max_exp_sum_avx512(x, width, &m, &total)
+        return (m, total)
+    }
     var lanes = FloatVector(repeating: -.infinity)
     @inline(__always) func vectorStep2(_ j: Int, _ n: Int) {
         let v = loadVector(x + j, count: n, padding: -.infinity)
@@ -50,6 +56,11 @@ func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, tota
 /// The exponentials are stored on the way to their sum and then scaled, so each is computed once.
 @inline(__always)
 func softmaxRow(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>) -> (Float, Float) {
+    if VectorUnit.hasAVX512 {
+        var m: Float = 0, total: Float = 0
+        vq_softmax_row_avx512(x, width, out, &m, &total)
+        return (m, total)
+    }
     var lanes = FloatVector(repeating: -.infinity)
     @inline(__always) func maxStep(_ j: Int, _ n: Int) {
         let v = loadVector(x + j, count: n, padding: -.infinity)
