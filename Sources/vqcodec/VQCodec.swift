@@ -34,10 +34,14 @@ struct VQCodec: ParsableCommand {
 }
 
 /// OpenBLAS reads its settings when it loads, before `main`. When it fell back to generic kernels on a CPU with
-/// AVX-512 or AVX2, run this program again with `OPENBLAS_CORETYPE` set (once: the variable is then set).
-/// (OpenBLAS's own threads stay idle: the engine splits products across its threads itself, `ComputeThreads`.)
+/// AVX-512 or AVX2, or would start its own worker threads, run this program again with `OPENBLAS_CORETYPE` and
+/// `OPENBLAS_NUM_THREADS=1` set (once: the variables are then set). The engine splits products over its own
+/// threads (`ComputeThreads`), so OpenBLAS's workers only ever wait, and here they waited spinning: a whole
+/// second core busy during one-thread training (MLPVAE-train: 13.8 ms of CPU per 7.1 ms step).
 private func restartWithFasterBLASKernelsIfNeeded() {
-    guard let core = BLASCore.recommendedCoreType() else { return }
+    let core = BLASCore.recommendedCoreType()
+    let workersUnset = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil
+    guard core != nil || workersUnset else { return }
     // A second process start costs about 25 ms; one small image (an MNIST digit) is coded in less than that
     // with the generic kernels, so small codec jobs keep this process.
     let arguments = Array(CommandLine.arguments.dropFirst())
@@ -46,7 +50,8 @@ private func restartWithFasterBLASKernelsIfNeeded() {
                        valueOptions: ["-o", "--output", "--model", "--level", "--prior", "--entropy", "--threads", "--compare"]) {
         return
     }
-    setenv("OPENBLAS_CORETYPE", core, 1)
+    if let core { setenv("OPENBLAS_CORETYPE", core, 1) }
+    if workersUnset { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
     execv("/proc/self/exe", CommandLine.unsafeArgv)
     // execv returns only on failure; carry on with the slower kernels.
 }

@@ -75,6 +75,8 @@ vq_install_deps() {
 # OPENBLAS_CORETYPE only at load time, so scripts set it up front (the vqcodec command restarts itself
 # with it when needed; see BLASCore in Sources/VQEngine).
 vq_select_blas_core() {
+    # The engine splits products over its own threads; OpenBLAS's idle workers would spin (ComputeThreads).
+    [[ -n "${OPENBLAS_NUM_THREADS:-}" ]] || export OPENBLAS_NUM_THREADS=1
     [[ -n "${OPENBLAS_CORETYPE:-}" || ! -r /proc/cpuinfo ]] && return 0
     local flags
     flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import COpenBLAS
 
@@ -13,14 +14,14 @@ import COpenBLAS
 public enum ComputeThreads {
     private static let configured = Atomic<Int>(0)
 
-    /// OpenBLAS's default thread count (the cores, or `OPENBLAS_NUM_THREADS`), read once before it is set to 1.
+    /// The cores this process may use; OpenBLAS is set to one thread on first use (the `vqcodec` command and the
+    /// scripts also start it with `OPENBLAS_NUM_THREADS=1`, so it makes no worker threads at all).
     private static let available: Int = {
-        let threads = max(1, Int(openblas_get_num_threads()))
         openblas_set_num_threads(1)
-        return threads
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// The current thread count (the cores OpenBLAS found until `set` is called).
+    /// The current thread count (the available cores until `set` is called).
     public static var count: Int {
         let n = configured.load(ordering: .relaxed)
         return n > 0 ? n : available
