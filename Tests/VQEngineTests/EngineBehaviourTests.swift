@@ -166,6 +166,29 @@ import VQEngine
         }
     }
 
+    /// Transposed convolutions (col2im) against their definition, for strides 1 to 3 and rows shorter and longer
+    /// than a 16-lane vector.
+    @Test(arguments: [(1, 3, 1, 7), (2, 4, 1, 7), (2, 4, 1, 20), (2, 3, 0, 37), (3, 5, 2, 9)])
+    func transposedConvolutionMatchesItsDefinition(stride: Int, kernel: Int, padding: Int, size: Int) {
+        var rng = RandomGenerator(seed: 29)
+        let (batch, cin, cout) = (2, 3, 2)
+        let x = rng.normal([batch, cin, size, size]), w = rng.normal([cin, cout, kernel, kernel]), b = rng.normal([cout])
+        let y = x.convTranspose2d(weight: w, bias: b, stride: stride, padding: padding)
+        let oh = (size - 1) * stride - 2 * padding + kernel
+        #expect(y.shape == [batch, cout, oh, oh])
+        var expected = [Double](repeating: 0, count: batch * cout * oh * oh)
+        for n in 0..<batch { for co in 0..<cout { for p in 0..<(oh * oh) { expected[(n * cout + co) * oh * oh + p] = Double(b.data[co]) } } }
+        for n in 0..<batch { for ci in 0..<cin { for yi in 0..<size { for xi in 0..<size {
+            let v = Double(x.data[((n * cin + ci) * size + yi) * size + xi])
+            for co in 0..<cout { for i in 0..<kernel { for j in 0..<kernel {
+                let yo = yi * stride - padding + i, xo = xi * stride - padding + j
+                guard yo >= 0, yo < oh, xo >= 0, xo < oh else { continue }
+                expected[((n * cout + co) * oh + yo) * oh + xo] += v * Double(w.data[((ci * cout + co) * kernel + i) * kernel + j])
+            } } }
+        } } } }
+        for (k, e) in expected.enumerated() { #expect(Swift.abs(Double(y.data[k]) - e) <= 1e-4, "element \(k)") }
+    }
+
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
     @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])
