@@ -71,6 +71,14 @@ private func forEachBlock<Scratch>(batch: Int, blockImages: Int, scratch: () -> 
     }
 }
 
+/// One block's share of a weight gradient: share[channels, rows] = channelMajor[channels, positions] *
+/// columns[rows, positions]^T.
+private func weightGradientShare(_ channelMajor: UnsafePointer<Float>, _ columns: UnsafePointer<Float>, channels: Int, rows: Int,
+                                 positions: Int, into share: UnsafeMutablePointer<Float>, threads: Int) {
+    gemm(transposeA: false, transposeB: true, m: channels, n: rows, k: positions, a: channelMajor, lda: positions,
+         b: columns, ldb: positions, beta: 0, c: share, ldc: rows, threads: threads)
+}
+
 /// Adds `partials` (`count` values per block) into `gradient`, block after block.
 private func addBlockPartials(_ partials: [Float], count: Int, into tensor: Tensor) {
     tensor.accumulateInPlace { g in
@@ -158,9 +166,8 @@ extension Tensor {
                                                                 channels: outChannels, plane: plane, threads: threads)
                                             if let pw {
                                                 im2col(block, image: x + first * imageSize, columns: col.baseAddress!, threads: threads)
-                                                gemm(transposeA: false, transposeB: true, m: outChannels, n: rows, k: block.columnCount,
-                                                     a: gm.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: pw + index * outChannels * rows, ldc: rows, threads: threads)
+                                                weightGradientShare(gm.baseAddress!, col.baseAddress!, channels: outChannels, rows: rows,
+                                                                    positions: block.columnCount, into: pw + index * outChannels * rows, threads: threads)
                                             }
                                             if let gx {
                                                 gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: outChannels,
@@ -256,9 +263,8 @@ extension Tensor {
                                             if let pw {
                                                 batchToChannelMajor(x + first * imageSize, im.baseAddress!, batch: count,
                                                                     channels: inChannels, plane: plane, threads: threads)
-                                                gemm(transposeA: false, transposeB: true, m: inChannels, n: rows, k: block.columnCount,
-                                                     a: im.baseAddress!, lda: block.columnCount, b: col.baseAddress!, ldb: block.columnCount,
-                                                     beta: 0, c: pw + index * inChannels * rows, ldc: rows, threads: threads)
+                                                weightGradientShare(im.baseAddress!, col.baseAddress!, channels: inChannels, rows: rows,
+                                                                    positions: block.columnCount, into: pw + index * inChannels * rows, threads: threads)
                                             }
                                             if let gx {
                                                 gemm(transposeA: false, transposeB: false, m: inChannels, n: block.columnCount, k: rows,
