@@ -371,7 +371,9 @@ final class HDF5CheckpointReader {
                 located.append(try hdf5(entry.path) { () throws(HDF5Failure) in try dataset.locatedFloat32Chunks(file: chunkFile) })
             }
             var failure: CheckpointError?
-            var arrays = UninitializedArrays.make(counts: part.map(\.elementCount)) { buffers in
+            // Only located tensors get memory here: the others (a size the file cannot hold, another layout) are
+            // read, or refused before anything is allocated, one by one below.
+            var arrays = UninitializedArrays.make(counts: part.indices.map { located[$0] == nil ? 0 : part[$0].elementCount }) { buffers in
                 var jobs: [(chunk: LocatedChunk, tensor: UnsafeMutableRawPointer)] = [], owner: [Int] = []
                 for (k, chunks) in located.enumerated() {
                     for chunk in chunks ?? [] {

@@ -15,7 +15,7 @@ enum UninitializedArrays {
             }
             var rest: [[Float]] = []
             let array = [Float](unsafeUninitializedCapacity: counts[index]) { buffer, initialized in
-                HugePages.advise(UnsafeMutableRawPointer(buffer.baseAddress!), count: buffer.count * 4)
+                if let base = buffer.baseAddress { HugePages.advise(UnsafeMutableRawPointer(base), count: buffer.count * 4) }
                 buffers.append(buffer)
                 rest = open(index + 1)
                 initialized = filled ? counts[index] : 0

@@ -59,6 +59,28 @@ struct CheckpointRoundTripTests {
         }
     }
 
+    @Test("float32 tensors read in one batch keep their order and values beside tensors of other types and scalars")
+    func batchedReadKeepsOrderAmongOtherTypes() throws {
+        try withTemporaryDirectory { dir in
+            let big = (0..<300_000).map { Float($0 % 977) * 0.25 }  // 2 chunks
+            let doubles = [1.5, -2.25, 3.0]
+            let tensors = [
+                NamedTensor(name: "a", tensor: StoredTensor(float32: big, shape: [600, 500])),
+                NamedTensor(name: "b", tensor: StoredTensor(dtype: "F64", shape: [3], bytes: Data(doubles.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))),
+                NamedTensor(name: "c", tensor: StoredTensor(float32: [7], shape: [])),
+                NamedTensor(name: "d", tensor: StoredTensor(float32: Array(big.prefix(1000)), shape: [10, 100])),
+            ]
+            let url = dir.appendingPathComponent("mixed.h5")
+            try Checkpoint(modelKind: "", modelConfiguration: "{}", tensors: tensors).write(to: url)
+            let loaded = try Checkpoint(contentsOf: url)
+            #expect(loaded.tensors.map(\.name) == ["a", "b", "c", "d"])
+            #expect(bits(try #require(loaded.tensor(named: "a")).floats()) == bits(big))
+            #expect(try #require(loaded.tensor(named: "b")).doubles() == doubles)
+            #expect(try #require(loaded.tensor(named: "c")).floats() == [7])
+            #expect(bits(try #require(loaded.tensor(named: "d")).floats()) == bits(Array(big.prefix(1000))))
+        }
+    }
+
     @Test("a checkpoint value and the model loaded from it stay independent (float32 arrays are shared copy-on-write)")
     func sharedStorageIsCopyOnWrite() throws {
         try withTemporaryDirectory { dir in
