@@ -14,14 +14,17 @@ func nearestCodeIndices(vectors: UnsafePointer<Float>, count: Int, codebook: Uns
     let blockRows = Swift.max(1, Swift.min(count, 16_384 / Swift.max(codes, 1) * 16))
     result.withUnsafeMutableBufferPointer { out in
         codeNorms.withUnsafeBufferPointer { norms in
-            parallelRanges((count + blockRows - 1) / blockRows, minimumPerThread: 1) { blocks in
+            let blockCount = (count + blockRows - 1) / blockRows
+            // Blocks spread over the threads multiply on their own thread; a single block may use them all.
+            let innerThreads = blockCount >= ComputeThreads.count ? 1 : ComputeThreads.count
+            parallelRanges(blockCount, minimumPerThread: 1) { blocks in
                 var scores = [Float](repeating: 0, count: blockRows * codes)
                 scores.withUnsafeMutableBufferPointer { s in
                     for block in blocks {
                         let start = block * blockRows, rows = Swift.min(blockRows, count - start)
                         gemm(transposeA: false, transposeB: true, m: rows, n: codes, k: dimension, alpha: -2,
                              a: vectors + start * dimension, lda: dimension, b: codebook, ldb: dimension,
-                             beta: 0, c: s.baseAddress!, ldc: codes)
+                             beta: 0, c: s.baseAddress!, ldc: codes, threads: innerThreads)
                         for r in 0..<rows {
                             let z = vectors + (start + r) * dimension
                             var zz: Float = 0

@@ -9,7 +9,8 @@ import Foundation
 ///
 /// The GEMMs address the heads through leading dimensions, so no split, permute or mask tensor is built.
 /// Backward: dP = dO v^T, dS = P * (dP - rowsum(dP * P)) / sqrt(hs), dq = dS k, dk = dS^T q, dv = P^T dO.
-/// (b, h) pairs are independent, so they run in parallel with the same arithmetic on any thread count.
+/// (b, h) pairs are independent, so they run in parallel with the same arithmetic on any thread count; each
+/// pair's products stay on its thread.
 
 extension Tensor {
     /// Causal self-attention of a fused qkv projection [B, T, 3C] with `heads` heads: [B, T, C].
@@ -35,14 +36,14 @@ extension Tensor {
                             let q = x + b * t * width + h * hs, k = q + c, v = q + 2 * c
                             let probs = p + pair * block
                             gemm(transposeA: false, transposeB: true, m: t, n: t, k: hs, alpha: scale,
-                                 a: q, lda: width, b: k, ldb: width, beta: 0, c: probs, ldc: t)
+                                 a: q, lda: width, b: k, ldb: width, beta: 0, c: probs, ldc: t, threads: 1)
                             for i in 0..<t {
                                 let row = probs + i * t
                                 _ = softmaxRow(row, width: i + 1, into: row)
                                 (row + i + 1).update(repeating: 0, count: t - i - 1)
                             }
                             gemm(transposeA: false, transposeB: false, m: t, n: hs, k: t,
-                                 a: probs, lda: t, b: v, ldb: width, beta: 0, c: o + b * t * c + h * hs, ldc: c)
+                                 a: probs, lda: t, b: v, ldb: width, beta: 0, c: o + b * t * c + h * hs, ldc: c, threads: 1)
                         }
                     }
                 }
@@ -67,9 +68,9 @@ extension Tensor {
                                         let probs = p + pair * block, dO = go + b * t * c + h * hs
                                         // dv = P^T dO; dP = dO v^T
                                         gemm(transposeA: true, transposeB: false, m: t, n: hs, k: t,
-                                             a: probs, lda: t, b: dO, ldb: c, beta: 0, c: dv, ldc: width)
+                                             a: probs, lda: t, b: dO, ldb: c, beta: 0, c: dv, ldc: width, threads: 1)
                                         gemm(transposeA: false, transposeB: true, m: t, n: t, k: hs,
-                                             a: dO, lda: c, b: v, ldb: width, beta: 0, c: ds, ldc: t)
+                                             a: dO, lda: c, b: v, ldb: width, beta: 0, c: ds, ldc: t, threads: 1)
                                         for i in 0..<t {
                                             let row = ds + i * t, prow = probs + i * t
                                             let n = i + 1
@@ -88,9 +89,9 @@ extension Tensor {
                                         }
                                         // dq = dS k; dk = dS^T q
                                         gemm(transposeA: false, transposeB: false, m: t, n: hs, k: t,
-                                             a: ds, lda: t, b: k, ldb: width, beta: 0, c: dq, ldc: width)
+                                             a: ds, lda: t, b: k, ldb: width, beta: 0, c: dq, ldc: width, threads: 1)
                                         gemm(transposeA: true, transposeB: false, m: t, n: hs, k: t,
-                                             a: ds, lda: t, b: q, ldb: width, beta: 0, c: dk, ldc: width)
+                                             a: ds, lda: t, b: q, ldb: width, beta: 0, c: dk, ldc: width, threads: 1)
                                     }
                                 }
                             }
