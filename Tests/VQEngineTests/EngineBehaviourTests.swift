@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import VQEngine
 
-@Suite struct EngineBehaviourTests {
+@Suite(.serialized) struct EngineBehaviourTests {  // serialized: several tests switch the global thread count
     @Test func shapeErrorsNameTheOpAndBothShapes() async throws {
         let result = try await #require(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             _ = Tensor(zeros: [2, 3]) + Tensor(zeros: [4])
@@ -187,6 +187,20 @@ import VQEngine
             } } }
         } } } }
         for (k, e) in expected.enumerated() { #expect(Swift.abs(Double(y.data[k]) - e) <= 1e-4, "element \(k)") }
+    }
+
+    /// Many split products in a row (two single-threaded OpenBLAS calls at once each time) give the bits of the
+    /// one-thread product every time: OpenBLAS's single-threaded path is safe to call from two threads at once.
+    @Test func concurrentSingleThreadedProductsAreStable() {
+        var rng = RandomGenerator(seed: 31)
+        let a = rng.normal([300, 131]), b = rng.normal([200, 131])
+        ComputeThreads.set(1)
+        let reference = a.matmul(b, transposeOther: true).data
+        ComputeThreads.set(2)
+        var differing = 0
+        for _ in 0..<400 where a.matmul(b, transposeOther: true).data != reference { differing += 1 }
+        ComputeThreads.set(1)
+        #expect(differing == 0)
     }
 
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
