@@ -203,6 +203,29 @@ import VQEngine
         #expect(differing == 0)
     }
 
+    /// Permutations, with and without axes of size 1 (which the shortcuts skip), against an index-by-index copy.
+    @Test func permutationsMatchAnElementwiseCopy() {
+        var rng = RandomGenerator(seed: 37)
+        let cases: [([Int], [Int])] = [([6, 1, 1, 4], [0, 3, 1, 2]), ([1, 5, 1, 3], [2, 0, 1, 3]), ([2, 3, 4], [0, 2, 1]),
+                                       ([3, 1, 4, 2], [3, 1, 0, 2]), ([4, 5], [1, 0]), ([2, 1, 3, 1, 2], [4, 2, 0, 3, 1])]
+        for (shape, order) in cases {
+            let x = rng.normal(shape)
+            let y = x.permuted(order)
+            let outShape = order.map { shape[$0] }
+            #expect(y.shape == outShape)
+            var strides = [Int](repeating: 1, count: shape.count)
+            for a in stride(from: shape.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * shape[a + 1] }
+            for flat in 0..<x.count {
+                var rest = flat, source = 0
+                for a in stride(from: outShape.count - 1, through: 0, by: -1) {
+                    source += (rest % outShape[a]) * strides[order[a]]
+                    rest /= outShape[a]
+                }
+                #expect(y.data[flat] == x.data[source], "\(shape) by \(order), element \(flat)")
+            }
+        }
+    }
+
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
     @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])
