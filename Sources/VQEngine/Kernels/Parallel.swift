@@ -7,10 +7,10 @@ import COpenBLAS
 ///
 /// OpenBLAS itself always runs on one thread: the engine splits each large product into row (or column) bands
 /// and multiplies them on its own threads. Measured here (2 cores, OpenBLAS 0.3.21 SkylakeX kernels), two
-/// single-threaded halves beat OpenBLAS's own two-thread split on every medium shape of the reference models,
-/// by 5% to 97% (e.g. 12544x64x512: 213 against 165 GFLOP/s), and no OpenBLAS worker spins on a core the
-/// engine's next kernel needs. Each band is the same computation OpenBLAS does for those rows, so the result
-/// does not depend on the thread count.
+/// single-threaded halves beat OpenBLAS's own two-thread split on the reference models' forward shapes by 5% to
+/// 97% (e.g. 12544x64x512: 213 against 165 GFLOP/s; some accumulated weight-gradient shapes go the other way,
+/// Tools/bench/RESULTS.md), and no OpenBLAS worker spins on a core the engine's next kernel needs. Each band
+/// is the same computation OpenBLAS does for those rows, so the result does not depend on the thread count.
 public enum ComputeThreads {
     private static let configured = Atomic<Int>(0)
 
