@@ -136,3 +136,10 @@ func add(_ source: [Float], into target: inout [Float]) {
         }
     }
 }
+
+/// Runs `body` with a pointer to the bias values, or nil without a bias.
+@inline(__always)
+func withBias<R>(_ bias: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let bias else { return body(nil) }
+    return bias.data.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -228,7 +228,7 @@ import VQEngine
 
     /// Products large enough to be split into bands across threads (by rows when C is tall, by columns when it
     /// is wide, with every transpose) give the same bits as one single-threaded product, and match a plain loop.
-    @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700)])
+    @Test(arguments: [(517, 203, 131), (45, 611, 260), (2, 3000, 700), (2100, 300, 400), (300, 200, 2500)])
     func splitMatrixProductsDoNotDependOnTheThreadCount(m: Int, n: Int, k: Int) {
         var rng = RandomGenerator(seed: 21)
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

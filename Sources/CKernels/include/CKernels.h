@@ -38,4 +38,24 @@ void vq_row_max_exp_sum_avx512(const float *x, size_t width, float *max, float *
 /// out = softmax(x[0..<width]) (out may be x), with the maximum and the sum of e^(x - max). Only with AVX-512.
 void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max, float *total);
 
+/// Folds one (image, channel) plane of a column matrix into an image plane (height x image_width): pixel
+/// (Y, X) receives, in tap order, entry (y, x) of every tap (i, j) with Y + padding = y * stride + i and
+/// X + padding = x * stride + j; tap (i, j)'s entries start at columns + (i * kernel_width + j) * tap_stride, `rows`
+/// by `width`. Then image = sum (+ shift when has_shift), or with `accumulate` image += sum + shift, as the
+/// engine's scalar fold does. Stride 1 or 2 only; only with AVX-512.
+void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height, size_t kernel_width,
+                            size_t stride, size_t padding, size_t rows, size_t width, float *image, size_t height,
+                            size_t image_width, int accumulate, int has_shift, float shift);
+
+/// C[m x n] = alpha * op(A) * op(B) (+ bias[j] on every row j-th column) + beta * C, on one thread, row-major:
+/// cblas_sgemm's CblasRowMajor arguments (lda, ldb, ldc: leading dimensions of the stored matrices; C is not read
+/// when beta is 0), plus an optional bias of n values (NULL for none). Every element sums over k in the same order
+/// wherever it lies, so a band of rows or columns of C gives the bits of the whole product. Returns 1, or 0 without
+/// touching C when a size is 0 or the packing buffers cannot be allocated. With a transposed A, `a_row_sums`
+/// (NULL for none) receives the m sums over k of op(A)'s rows, k in order (a bias gradient, read on the way).
+/// Only with AVX-512.
+int vq_sgemm_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
+                    size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc, const float *bias,
+                    float *a_row_sums);
+
 #endif

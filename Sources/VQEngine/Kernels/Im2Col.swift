@@ -1,3 +1,5 @@
+import CKernels
+
 /// Geometry of a 2-D convolution over NCHW images, shared by conv2d and its adjoint (transposed conv).
 /// The "column" matrix has `channels * kernelHeight * kernelWidth` rows and `batch * outputHeight *
 /// outputWidth` columns: row (c, i, j) holds, for every output position, the input pixel that kernel
@@ -64,18 +66,33 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
 /// order into a zero-bordered scratch plane, whose interior is then added to the image. Planes are
 /// independent, so they run in parallel, and every pixel sums in the same order on any thread count.
 /// With `overwrite` the image's old contents are ignored (it may be uninitialised): image = col2im(columns),
-/// plus `bias[c]` on channel c when given.
+/// plus `bias[c]` on channel c when given. `vectorized: false` takes the scalar fold (for tests comparing them).
 func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>,
-            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil, threads: Int = ComputeThreads.count) {
+            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil, threads: Int = ComputeThreads.count,
+            vectorized: Bool = true) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
+    let minimumPlanes = Swift.max(1, 8192 / Swift.max(1, taps * planeOut))
+    if vectorized && VectorUnit.hasAVX512 && (s == 1 || s == 2) {
+        // The gather-form C fold adds each pixel's taps in the order of the scalar loop below: the same bits.
+        parallelRanges(g.channels * g.batch, minimumPerThread: minimumPlanes, threads: threads) { pairs in
+            for pair in pairs {
+                let c = pair / g.batch, b = pair % g.batch
+                vq_col2im_plane_avx512(columns + c * taps * g.columnCount + b * planeOut, g.columnCount,
+                                       g.kernelHeight, g.kernelWidth, s, pad, oh, ow,
+                                       image + (b * g.channels + c) * planeIn, g.height, g.width,
+                                       overwrite ? 0 : 1, bias == nil ? 0 : 1, bias?[c] ?? 0)
+            }
+        }
+        return
+    }
     let hp = g.height + 2 * pad, wp = g.width + 2 * pad, planePadded = hp * wp
     var offsets = [Int32](repeating: 0, count: planeOut)
     for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }
     offsets.withUnsafeBufferPointer { op in
         let offsets = op.baseAddress!
-        parallelRanges(g.channels * g.batch, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * planeOut)), threads: threads) { pairs in
+        parallelRanges(g.channels * g.batch, minimumPerThread: minimumPlanes, threads: threads) { pairs in
             var scratch = [Float](repeating: 0, count: planePadded)
             scratch.withUnsafeMutableBufferPointer { sp in
                 let plane = sp.baseAddress!

@@ -22,9 +22,11 @@ func nearestCodeIndices(vectors: UnsafePointer<Float>, count: Int, codebook: Uns
                 scores.withUnsafeMutableBufferPointer { s in
                     for block in blocks {
                         let start = block * blockRows, rows = Swift.min(blockRows, count - start)
+                        // Always OpenBLAS: the codes chosen (and so every encoded file) must not depend on
+                        // which kernel a block size happens to select.
                         gemm(transposeA: false, transposeB: true, m: rows, n: codes, k: dimension, alpha: -2,
                              a: vectors + start * dimension, lda: dimension, b: codebook, ldb: dimension,
-                             beta: 0, c: s.baseAddress!, ldc: codes, threads: innerThreads)
+                             beta: 0, c: s.baseAddress!, ldc: codes, kernel: .openBLAS, threads: innerThreads)
                         for r in 0..<rows {
                             let z = vectors + (start + r) * dimension
                             var zz: Float = 0

@@ -10,13 +10,6 @@
 /// parallel, one thread each. The block size depends only on the shapes, and every output element is the same
 /// product on any thread count; weight gradients are summed per block, then over blocks in order.
 
-/// Runs `body` with a pointer to the bias values, or nil without a bias.
-@inline(__always)
-private func withBias<R>(_ bias: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-    guard let bias else { return body(nil) }
-    return bias.data.withUnsafeBufferPointer { body($0.baseAddress!) }
-}
-
 /// Per channel, the sum over images (in order) of the sum over its plane: each channel is one thread's,
 /// so the order is the same on any thread count.
 private func accumulateChannelBiasGradient(_ bias: Tensor, _ g: [Float], batch: Int, channels: Int, plane: Int) {

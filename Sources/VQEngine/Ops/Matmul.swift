@@ -1,4 +1,4 @@
-/// Matrix products through `cblas_sgemm`.
+/// Matrix products: `cblas_sgemm`, or the engine's AVX-512 kernel for tall products (Kernels/Gemm.swift).
 
 extension Tensor {
     /// Batched matrix product: self [..., m, k] times other [..., k, n] -> [..., m, n]. `other` may be a plain
@@ -88,20 +88,14 @@ extension Tensor {
         checkShape(shape.last == inFeatures, "linear", shape, weight.shape, "input's last axis must equal weight's in-features \(inFeatures)")
         if let bias { checkShape(bias.shape == [outFeatures], "linear", weight.shape, bias.shape, "bias must be [out]") }
         let rows = count / Swift.max(inFeatures, 1)
-        // With a bias every row starts as the bias (GEMM then adds, beta 1); without, GEMM overwrites (beta 0).
         let out = uninitializedFloats(rows * outFeatures) { o in
-            if let bias {
-                bias.data.withUnsafeBufferPointer { bp in
-                    parallelRanges(rows, minimumPerThread: Swift.max(1, 32_768 / Swift.max(outFeatures, 1))) { range in
-                        for r in range { (o.baseAddress! + r * outFeatures).update(from: bp.baseAddress!, count: outFeatures) }
-                    }
-                }
-            }
             data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
-                    gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                         a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
-                         beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outFeatures)
+                    withBias(bias) { bp in
+                        gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                             a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                             beta: 0, c: o.baseAddress!, ldc: outFeatures, bias: bp)
+                    }
                 }
             }
         }
@@ -118,17 +112,30 @@ extension Tensor {
                         }
                     }
                 }
-                if weight.requiresGrad {
+                // The bias gradient is dY's column sums, which the weight gradient's GEMM reads on its way.
+                let biasGradient = bias.flatMap { $0.requiresGrad ? $0 : nil }
+                let weightGradient = { (biasSums: UnsafeMutablePointer<Float>?) in
                     self.data.withUnsafeBufferPointer { x in
                         weight.accumulateInPlace { gw, fresh in
                             gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
                                  a: gp.baseAddress!, lda: outFeatures, b: x.baseAddress!, ldb: inFeatures,
-                                 beta: fresh ? 0 : 1, c: gw.baseAddress!, ldc: inFeatures)
+                                 beta: fresh ? 0 : 1, c: gw.baseAddress!, ldc: inFeatures, aRowSums: biasSums)
                         }
                     }
                 }
-                if let bias, bias.requiresGrad {
-                    bias.accumulateInPlace { gb in
+                if let biasGradient, weight.requiresGrad {
+                    biasGradient.accumulateInPlace { gb, fresh in
+                        if fresh {
+                            weightGradient(gb.baseAddress!)
+                        } else {
+                            var sums = [Float](repeating: 0, count: outFeatures)
+                            sums.withUnsafeMutableBufferPointer { weightGradient($0.baseAddress!) }
+                            for j in 0..<outFeatures { gb[j] += sums[j] }
+                        }
+                    }
+                } else {
+                    if weight.requiresGrad { weightGradient(nil) }
+                    biasGradient?.accumulateInPlace { gb in
                         addColumnSums(gp.baseAddress!, count: rows, width: outFeatures, into: gb.baseAddress!)
                     }
                 }

@@ -1,0 +1,88 @@
+// The fold of column matrices back into images (col2im, the adjoint of im2col), one (image, channel) plane at a
+// time, with AVX-512. See include/CKernels.h.
+//
+// Gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then written
+// once, so there is no scratch plane and no read-modify-write of memory (masked stores followed by overlapping
+// loads stall store forwarding, which made a scatter form slower than scalar code). With stride 2 the entries of
+// taps j and j + 1 of one input row interleave into one contiguous run. Every pixel receives its taps in the
+// order (i, j) of the scalar fold, so the sums are the same bits. Lanes a tap does not reach add +0, which leaves
+// every sum as it is: a sum that starts at +0 is never -0.
+
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+
+/// Lanes [low, high) of 16, clamped.
+static inline __mmask16 lanes(long low, long high) {
+    if (low < 0) low = 0;
+    if (high > 16) high = 16;
+    if (high <= low) return 0;
+    unsigned bits = high >= 16 ? 0xFFFFu : (1u << high) - 1;
+    return (__mmask16)(bits & ~((1u << low) - 1));
+}
+
+/// A masked load that never touches memory outside its lanes (the base may lie before the row).
+AVX512 static inline __m512 load_lanes(__mmask16 mask, const float *row, long offset) {
+    return mask ? _mm512_maskz_loadu_ps(mask, (const float *)((const char *)row + offset * (long)sizeof(float)))
+                : _mm512_setzero_ps();
+}
+
+AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height,
+                                   size_t kernel_width, size_t stride, size_t padding, size_t rows, size_t width,
+                                   float *image, size_t height, size_t image_width, int accumulate, int has_shift,
+                                   float shift) {
+    const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const long w = (long)width, kw = (long)kernel_width, pad = (long)padding;
+    const __m512 shift_v = _mm512_set1_ps(shift);
+    for (long out_y = 0; out_y < (long)height; out_y++) {
+        long plane_y = out_y + pad;
+        float *out_row = image + out_y * (long)image_width;
+        // Runs of 16 padded-plane columns starting at even x0, so stride-2 pairs always start on an even lane.
+        for (long x0 = 0; x0 < pad + (long)image_width; x0 += 16) {
+            __mmask16 store = lanes(pad - x0, pad + (long)image_width - x0);
+            if (!store) continue;
+            __m512 sum = _mm512_setzero_ps();
+            for (long i = 0; i < (long)kernel_height; i++) {
+                long dy = plane_y - i;
+                if (dy < 0 || dy % (long)stride) continue;
+                long y = dy / (long)stride;
+                if (y >= (long)rows) continue;
+                const float *tap_row = columns + i * kw * (long)tap_stride + y * w;
+                if (stride == 1) {
+                    for (long j = 0; j < kw; j++) {
+                        // Lane l is plane column x0 + l, fed by entry x0 + l - j of tap (i, j).
+                        __mmask16 mask = lanes(j - x0, j - x0 + w);
+                        sum = _mm512_add_ps(sum, load_lanes(mask, tap_row + j * tap_stride, x0 - j));
+                    }
+                } else {
+                    for (long j = 0; j < kw; j += 2) {
+                        // Lanes 2m and 2m + 1 are fed by entry base + m of taps j and j + 1.
+                        long base = (x0 - j) / 2;
+                        __mmask16 half = lanes(-base, w - base) & 0xFF;
+                        __m512 even = load_lanes(half, tap_row + j * tap_stride, base);
+                        __m512 odd = j + 1 < kw ? load_lanes(half, tap_row + (j + 1) * tap_stride, base)
+                                                : _mm512_setzero_ps();
+                        __mmask16 mask = lanes(2 * (-base), 2 * (w - base));
+                        if (j + 1 >= kw) mask &= 0x5555;
+                        sum = _mm512_add_ps(sum, _mm512_maskz_permutex2var_ps(mask, even, interleave, odd));
+                    }
+                }
+            }
+            // The scalar fold's last step: image = plane (+ shift), or image += plane + shift.
+            if (has_shift || accumulate) sum = _mm512_add_ps(sum, shift_v);
+            if (accumulate) sum = _mm512_add_ps(load_lanes(store, out_row, x0 - pad), sum);
+            _mm512_mask_storeu_ps((float *)((char *)out_row + (x0 - pad) * (long)sizeof(float)), store, sum);
+        }
+    }
+}
+
+#else
+
+void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height, size_t kernel_width,
+                            size_t stride, size_t padding, size_t rows, size_t width, float *image, size_t height,
+                            size_t image_width, int accumulate, int has_shift, float shift) {}
+
+#endif
