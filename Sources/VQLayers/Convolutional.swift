@@ -24,6 +24,11 @@ public final class Conv2d: Layer {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    /// The convolution followed by ReLU, fused (the same values and gradients as `self(x).relu()`).
+    public func withReLU(_ x: Tensor) -> Tensor {
+        x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding, relu: true)
+    }
 }
 
 /// Transposed 2-D convolution (PyTorch `nn.ConvTranspose2d`; weight [in, out, kh, kw]).
@@ -51,5 +56,10 @@ public final class ConvTranspose2d: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         x.convTranspose2d(weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+
+    /// The transposed convolution followed by ReLU, fused (the same values and gradients as `self(x).relu()`).
+    public func withReLU(_ x: Tensor) -> Tensor {
+        x.convTranspose2d(weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, relu: true)
     }
 }

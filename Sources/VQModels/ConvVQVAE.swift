@@ -51,10 +51,10 @@ public final class ConvVQVAE: ImageTokenizerModel {
     }
 
     /// z_e for images [B, C, H, W] in [0, 1]: [B, latentChannels, H/4, W/4].
-    public func encode(_ x: Tensor) -> Tensor { enc3(enc2(enc1(x).relu()).relu()) }
+    public func encode(_ x: Tensor) -> Tensor { enc3(enc2.withReLU(enc1.withReLU(x))) }
 
     /// Images (probabilities in [0, 1]) from quantised latents.
-    public func decode(_ z: Tensor) -> Tensor { dec3(dec2(dec1(z).relu()).relu()).sigmoid() }
+    public func decode(_ z: Tensor) -> Tensor { dec3(dec2.withReLU(dec1.withReLU(z))).sigmoid() }
 
     public var imageChannels: Int { configuration.channels }
     public var downsampling: Int { 4 }

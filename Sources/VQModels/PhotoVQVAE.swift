@@ -61,7 +61,7 @@ public final class PhotoVQVAE: ImageTokenizerModel {
             conv2 = Conv2d(channels, channels, kernelSize: 1, rng: &rng)
         }
         public var namedParameters: [(name: String, tensor: Tensor)] { prefixed("conv1", conv1) + prefixed("conv2", conv2) }
-        public func callAsFunction(_ x: Tensor) -> Tensor { x + conv2(conv1(x.relu()).relu()) }
+        public func callAsFunction(_ x: Tensor) -> Tensor { x + conv2(conv1.withReLU(x.relu())) }
     }
 
     public static let kind = "photo-vqvae"

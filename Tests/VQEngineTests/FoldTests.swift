@@ -3,8 +3,8 @@ import Testing
 
 /// col2im's vector fold (AVX-512, strides 1 and 2) against its scalar fold, bit for bit: every geometry of the
 /// reference models and odd ones around them (rows shorter and longer than a vector, odd kernels with stride 2,
-/// no padding and wide padding), with and without bias, overwriting and accumulating, and zeros of both signs
-/// among the entries.
+/// no padding and wide padding), with and without bias, overwriting and accumulating, with the fused ReLU, and
+/// zeros of both signs among the entries.
 @Suite struct FoldTests {
     @Test(arguments: [
         // stride, kernel, padding, image size (height = width), channels, batch
@@ -22,19 +22,44 @@ import Testing
         for k in stride..<columns.count where k % 7 == 0 { columns[k] = k % 2 == 0 ? -0.0 : 0 }
         let bias = rng.normal([channels]).data
         let start = rng.normal([batch * channels * size * size]).data
-        for overwrite in [true, false] {
+        for (overwrite, relu) in [(true, false), (false, false), (true, true)] {
             for withBias in [true, false] {
                 var vector = start, scalar = start
                 columns.withUnsafeBufferPointer { cp in
                     bias.withUnsafeBufferPointer { bp in
                         let b = withBias ? bp.baseAddress! : nil
-                        col2im(g, columns: cp.baseAddress!, image: &vector, overwrite: overwrite, bias: b, vectorized: true)
-                        col2im(g, columns: cp.baseAddress!, image: &scalar, overwrite: overwrite, bias: b, vectorized: false)
+                        col2im(g, columns: cp.baseAddress!, image: &vector, overwrite: overwrite, bias: b, relu: relu, vectorized: true)
+                        col2im(g, columns: cp.baseAddress!, image: &scalar, overwrite: overwrite, bias: b, relu: relu, vectorized: false)
                     }
                 }
                 let differing = zip(vector, scalar).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "stride \(stride) kernel \(kernel) padding \(padding) size \(size) overwrite \(overwrite) bias \(withBias): \(differing) pixels differ")
+                #expect(differing == 0, "stride \(stride) kernel \(kernel) padding \(padding) size \(size) overwrite \(overwrite) relu \(relu) bias \(withBias): \(differing) pixels differ")
             }
+        }
+    }
+
+    /// Convolutions and transposed convolutions with the fused ReLU give the bits of the op followed by `.relu()`,
+    /// outputs and every gradient, on the vector fold (strides 1 and 2) and the scalar one (stride 3).
+    @Test(arguments: [(false, 1), (false, 2), (true, 1), (true, 2), (true, 3)])
+    func fusedReLUMatchesReLUAfter(transposed: Bool, stride: Int) {
+        var rng = RandomGenerator(seed: UInt64(50 + stride))
+        let x = rng.normal([3, 4, 9, 9]), upstream = rng.normal([1])
+        let w = rng.normal(transposed ? [4, 5, 4, 4] : [5, 4, 3, 3]), b = rng.normal([5])
+        func run(fused: Bool) -> [[Float]] {
+            let xi = Tensor(shape: x.shape, data: x.data, requiresGrad: true)
+            let wi = Tensor(shape: w.shape, data: w.data, requiresGrad: true), bi = Tensor(shape: b.shape, data: b.data, requiresGrad: true)
+            let y = transposed
+                ? (fused ? xi.convTranspose2d(weight: wi, bias: bi, stride: stride, padding: 1, relu: true)
+                         : xi.convTranspose2d(weight: wi, bias: bi, stride: stride, padding: 1).relu())
+                : (fused ? xi.conv2d(weight: wi, bias: bi, stride: stride, padding: 1, relu: true)
+                         : xi.conv2d(weight: wi, bias: bi, stride: stride, padding: 1).relu())
+            (y * y * upstream.scalar + y).sum().backward()
+            return [y.data, xi.grad!, wi.grad!, bi.grad!]
+        }
+        let fused = run(fused: true), after = run(fused: false)
+        #expect(fused[0].contains(0) && fused[0].contains { $0 > 0 }, "the test should clip some outputs")
+        for (name, pair) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(fused, after)) {
+            #expect(pair.0.map(\.bitPattern) == pair.1.map(\.bitPattern), "\(name) differs")
         }
     }
 }

@@ -66,10 +66,11 @@ func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutab
 /// order into a zero-bordered scratch plane, whose interior is then added to the image. Planes are
 /// independent, so they run in parallel, and every pixel sums in the same order on any thread count.
 /// With `overwrite` the image's old contents are ignored (it may be uninitialised): image = col2im(columns),
-/// plus `bias[c]` on channel c when given. `vectorized: false` takes the scalar fold (for tests comparing them).
+/// plus `bias[c]` on channel c when given. With `relu`, pixels <= 0 become +0 at the end (as `Tensor.relu`).
+/// `vectorized: false` takes the scalar fold (for tests comparing them).
 func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutablePointer<Float>,
-            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil, threads: Int = ComputeThreads.count,
-            vectorized: Bool = true) {
+            overwrite: Bool = false, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+            threads: Int = ComputeThreads.count, vectorized: Bool = true) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
@@ -82,7 +83,7 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
                 vq_col2im_plane_avx512(columns + c * taps * g.columnCount + b * planeOut, g.columnCount,
                                        g.kernelHeight, g.kernelWidth, s, pad, oh, ow,
                                        image + (b * g.channels + c) * planeIn, g.height, g.width,
-                                       overwrite ? 0 : 1, bias == nil ? 0 : 1, bias?[c] ?? 0)
+                                       overwrite ? 0 : 1, bias == nil ? 0 : 1, bias?[c] ?? 0, relu ? 1 : 0)
             }
         }
         return
@@ -114,6 +115,7 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
                         } else {
                             for x in 0..<g.width { row[x] += from[x] + shift }
                         }
+                        if relu { for x in 0..<g.width where row[x] <= 0 { row[x] = 0 } }
                     }
                 }
             }
@@ -134,18 +136,22 @@ func batchToChannelMajor(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointe
     }
 }
 
-/// With `bias`, channel c also gets bias[c] added on the way.
+/// With `bias`, channel c also gets bias[c] added on the way; with `relu`, values <= 0 then become +0 (as
+/// `Tensor.relu`).
 func channelMajorToBatch(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
                          batch: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>? = nil,
-                         threads: Int = ComputeThreads.count) {
+                         relu: Bool = false, threads: Int = ComputeThreads.count) {
     parallelRanges(channels, minimumPerThread: max(1, 16384 / max(1, batch * plane)), threads: threads) { range in
         for c in range {
             for b in 0..<batch {
                 let to = dst + (b * channels + c) * plane, from = src + (c * batch + b) * plane
-                if let bias {
-                    let shift = bias[c]
+                if bias != nil || relu {
+                    let shift = bias?[c] ?? 0
                     @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
-                        storeVector(loadVector(from + i, count: n) + shift, to + i, count: n)
+                        var v = loadVector(from + i, count: n)
+                        if bias != nil { v += shift }
+                        if relu { v.replace(with: 0, where: v .<= 0) }
+                        storeVector(v, to + i, count: n)
                     }
                     forEachVector(in: 0..<plane, vectorStep)
                 } else {

@@ -188,3 +188,23 @@ extension Tensor {
         unary("abs", self, forward: { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) })
     }
 }
+
+/// ReLU's backward for ops that apply ReLU on their way out: the gradient where the output is > 0, else 0
+/// (what `Tensor.relu`'s backward passes on).
+func reluGradient(_ grad: [Float], output: [Float]) -> [Float] {
+    grad.withUnsafeBufferPointer { gp in
+        output.withUnsafeBufferPointer { yp in
+            uninitializedFloats(grad.count) { o in
+                let g = gp.baseAddress!, y = yp.baseAddress!, o = o.baseAddress!
+                parallelRanges(grad.count) { range in
+                    @inline(__always) func vectorStep(_ i: Int, _ n: Int) {
+                        var d = loadVector(g + i, count: n)
+                        d.replace(with: 0, where: .!(loadVector(y + i, count: n) .> 0))
+                        storeVector(d, o + i, count: n)
+                    }
+                    forEachVector(in: range, vectorStep)
+                }
+            }
+        }
+    }
+}

@@ -97,8 +97,9 @@ private struct BlockBuffers {
 }
 
 extension Tensor {
-    /// `torch.nn.functional.conv2d`: self [B, Cin, H, W], weight [Cout, Cin, kh, kw], bias [Cout].
-    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0) -> Tensor {
+    /// `torch.nn.functional.conv2d`: self [B, Cin, H, W], weight [Cout, Cin, kh, kw], bias [Cout]. With `relu`,
+    /// ReLU follows on the way out (the values and gradients of `.relu()` after, one pass over memory fewer).
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, relu: Bool = false) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, shapeMismatchMessage("conv2d", shape, weight.shape, "input [B, Cin, H, W], weight [Cout, Cin, kh, kw]"))
         checkShape(shape[1] == weight.shape[1], "conv2d", shape, weight.shape, "input has \(shape[1]) channels, weight expects \(weight.shape[1])")
         precondition(stride >= 1 && padding >= 0, "conv2d: stride must be >= 1 and padding >= 0, found \(stride), \(padding)")
@@ -127,7 +128,7 @@ extension Tensor {
                                          a: w, lda: rows, b: col.baseAddress!, ldb: block.columnCount,
                                          beta: 0, c: product.baseAddress!, ldc: block.columnCount, threads: threads)
                                     channelMajorToBatch(product.baseAddress!, o + first * outputSize, batch: count,
-                                                        channels: outChannels, plane: plane, bias: bp, threads: threads)
+                                                        channels: outChannels, plane: plane, bias: bp, relu: relu, threads: threads)
                                 }
                             }
                         }
@@ -136,8 +137,8 @@ extension Tensor {
             }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
-        return Tensor.recorded("conv2d", shape: [g.batch, outChannels, g.outputHeight, g.outputWidth], data: out, inputs: inputs) { r in
-            let grad = r.grad!
+        return Tensor.recorded(relu ? "conv2d+relu" : "conv2d", shape: [g.batch, outChannels, g.outputHeight, g.outputWidth], data: out, inputs: inputs) { r in
+            let grad = relu ? reluGradient(r.grad!, output: out) : r.grad!
             let wantWeight = weight.requiresGrad, wantInput = self.requiresGrad
             let blocks = (g.batch + blockImages - 1) / blockImages
             // Per block: the gradient in channel-major layout; the columns again (cheaper than keeping them);
@@ -189,8 +190,10 @@ extension Tensor {
     }
 
     /// `torch.nn.functional.conv_transpose2d`: self [B, Cin, H, W], weight [Cin, Cout, kh, kw], bias [Cout];
-    /// output size (H - 1) * stride - 2 * padding + kh + outputPadding.
-    public func convTranspose2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) -> Tensor {
+    /// output size (H - 1) * stride - 2 * padding + kh + outputPadding. With `relu`, ReLU follows on the way out
+    /// (the values and gradients of `.relu()` after, one pass over memory fewer).
+    public func convTranspose2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+                                relu: Bool = false) -> Tensor {
         precondition(rank == 4 && weight.rank == 4, shapeMismatchMessage("conv_transpose2d", shape, weight.shape, "input [B, Cin, H, W], weight [Cin, Cout, kh, kw]"))
         checkShape(shape[1] == weight.shape[0], "conv_transpose2d", shape, weight.shape, "input has \(shape[1]) channels, weight expects \(weight.shape[0])")
         precondition(stride >= 1 && padding >= 0 && outputPadding >= 0 && outputPadding < stride,
@@ -224,7 +227,8 @@ extension Tensor {
                                     gemm(transposeA: true, transposeB: false, m: rows, n: block.columnCount, k: inChannels,
                                          a: w, lda: rows, b: im.baseAddress!, ldb: block.columnCount,
                                          beta: 0, c: col.baseAddress!, ldc: block.columnCount, threads: threads)
-                                    col2im(block, columns: col.baseAddress!, image: o + first * outputSize, overwrite: true, bias: bp, threads: threads)
+                                    col2im(block, columns: col.baseAddress!, image: o + first * outputSize, overwrite: true, bias: bp,
+                                           relu: relu, threads: threads)
                                 }
                             }
                         }
@@ -233,8 +237,9 @@ extension Tensor {
             }
         }
         let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
-        return Tensor.recorded("conv_transpose2d", shape: [batch, outChannels, outHeight, outWidth], data: out, inputs: inputs) { r in
-            let grad = r.grad!
+        return Tensor.recorded(relu ? "conv_transpose2d+relu" : "conv_transpose2d", shape: [batch, outChannels, outHeight, outWidth],
+                               data: out, inputs: inputs) { r in
+            let grad = relu ? reluGradient(r.grad!, output: out) : r.grad!
             let wantWeight = weight.requiresGrad, wantInput = self.requiresGrad
             let blocks = (batch + blockImages - 1) / blockImages
             // Per block: the gradient's columns; the input in channel-major layout and the weight gradient's
