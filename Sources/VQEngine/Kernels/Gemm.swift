@@ -105,5 +105,9 @@ enum GemmKernel {
 /// transposed A that the engine's kernel reads on its way, when OpenBLAS runs the product instead.
 private func addRowSums(ofTransposed a: UnsafePointer<Float>, lda: Int, m: Int, k: Int,
                         into sums: UnsafeMutablePointer<Float>) {
-    for row in 0..<k { for i in 0..<m { sums[i] += a[row * lda + i] } }
+    if lda == m {
+        addColumnSums(a, count: k, width: m, into: sums)
+    } else {
+        for row in 0..<k { for i in 0..<m { sums[i] += a[row * lda + i] } }
+    }
 }
