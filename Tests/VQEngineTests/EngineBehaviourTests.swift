@@ -203,6 +203,32 @@ import VQEngine
         #expect(differing == 0)
     }
 
+    /// Broadcast arithmetic, split over threads by runs of the innermost axis (each range starting mid-shape),
+    /// matches an element-by-element loop at 1 and 2 threads.
+    @Test func broadcastArithmeticMatchesAnElementwiseLoop() {
+        var rng = RandomGenerator(seed: 53)
+        let cases: [([Int], [Int])] = [([37, 5, 300], [5, 1]), ([2, 3, 4096], [4096]), ([600, 49], [600, 1]), ([7], [1])]
+        for threads in [1, 2] {
+            ComputeThreads.set(threads)
+            for (shapeA, shapeB) in cases {
+                let a = rng.normal(shapeA), b = rng.normal(shapeB)
+                let sum = a + b, product = a * b
+                let strides = (0..<shapeA.count).map { shapeA[($0 + 1)...].reduce(1, *) }
+                let offset = shapeA.count - shapeB.count
+                for flat in 0..<a.count {
+                    var bIndex = 0
+                    for (axis, size) in shapeB.enumerated() {
+                        let coordinate = (flat / strides[axis + offset]) % shapeA[axis + offset]
+                        bIndex = bIndex * size + (size == 1 ? 0 : coordinate)
+                    }
+                    #expect(sum.data[flat] == a.data[flat] + b.data[bIndex], "\(shapeA) + \(shapeB) at \(flat)")
+                    #expect(product.data[flat] == a.data[flat] * b.data[bIndex], "\(shapeA) * \(shapeB) at \(flat)")
+                }
+            }
+        }
+        ComputeThreads.set(1)
+    }
+
     /// Permutations, with and without axes of size 1 (which the shortcuts skip), against an index-by-index copy.
     @Test func permutationsMatchAnElementwiseCopy() {
         var rng = RandomGenerator(seed: 37)

@@ -38,17 +38,28 @@ func contiguousStrides(_ shape: [Int]) -> [Int] {
 
 /// Visits every element of `outShape` in row-major order, handing `body` the run of the innermost axis:
 /// (output offset, offset into a, offset into b, run length, a's inner stride, b's inner stride).
+/// `runs` limits the visit to those runs of the innermost axis (all by default), so disjoint ranges can go to
+/// different threads.
 @inline(__always)
-func forEachBroadcastRun(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [Int],
+func forEachBroadcastRun(_ outShape: [Int], _ aStrides: [Int], _ bStrides: [Int], runs: Range<Int>? = nil,
                          _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
     let rank = outShape.count
     if rank == 0 { body(0, 0, 0, 1, 0, 0); return }
     let inner = outShape[rank - 1]
     let outer = outShape.elementCount / max(inner, 1)
     if inner == 0 { return }
+    let runs = runs ?? 0..<outer
+    // The index of the first run, and its offsets into a and b.
     var index = [Int](repeating: 0, count: rank)
     var aOffset = 0, bOffset = 0
-    for run in 0..<outer {
+    var rest = runs.lowerBound
+    for axis in stride(from: rank - 2, through: 0, by: -1) {
+        index[axis] = rest % outShape[axis]
+        rest /= outShape[axis]
+        aOffset += index[axis] * aStrides[axis]
+        bOffset += index[axis] * bStrides[axis]
+    }
+    for run in runs {
         body(run * inner, aOffset, bOffset, inner, aStrides[rank - 1], bStrides[rank - 1])
         var axis = rank - 2
         while axis >= 0 {

@@ -33,22 +33,25 @@ private func binaryForward(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, name: Strin
     let shape = broadcastShape(a.shape, b.shape, op: name)
     let aStrides = broadcastStrides(a.shape, to: shape)
     let bStrides = broadcastStrides(b.shape, to: shape)
-    var out = [Float](repeating: 0, count: shape.elementCount)
-    a.data.withUnsafeBufferPointer { x in
+    // Runs of the innermost axis are disjoint stretches of the output, so threads take ranges of them.
+    let inner = Swift.max(1, shape.last ?? 1), runCount = shape.elementCount / inner
+    let out = a.data.withUnsafeBufferPointer { x in
         b.data.withUnsafeBufferPointer { y in
-            out.withUnsafeMutableBufferPointer { o in
-                forEachBroadcastRun(shape, aStrides, bStrides) { oo, ao, bo, n, sa, sb in
-                    if sa == 1 && sb == 1 {
-                        for i in 0..<n { o[oo + i] = apply(op, x[ao + i], y[bo + i]) }
-                    } else if sa == 1 {
-                        let v = y[bo]
-                        for i in 0..<n { o[oo + i] = apply(op, x[ao + i], v) }
-                    } else if sb == 1 {
-                        let v = x[ao]
-                        for i in 0..<n { o[oo + i] = apply(op, v, y[bo + i]) }
-                    } else {
-                        let v = apply(op, x[ao], y[bo])
-                        for i in 0..<n { o[oo + i] = v }
+            uninitializedFloats(shape.elementCount) { o in
+                parallelRanges(shape.isEmpty ? 1 : runCount, minimumPerThread: Swift.max(1, 16_384 / inner)) { runs in
+                    forEachBroadcastRun(shape, aStrides, bStrides, runs: shape.isEmpty ? nil : runs) { oo, ao, bo, n, sa, sb in
+                        if sa == 1 && sb == 1 {
+                            for i in 0..<n { o[oo + i] = apply(op, x[ao + i], y[bo + i]) }
+                        } else if sa == 1 {
+                            let v = y[bo]
+                            for i in 0..<n { o[oo + i] = apply(op, x[ao + i], v) }
+                        } else if sb == 1 {
+                            let v = x[ao]
+                            for i in 0..<n { o[oo + i] = apply(op, v, y[bo + i]) }
+                        } else {
+                            let v = apply(op, x[ao], y[bo])
+                            for i in 0..<n { o[oo + i] = v }
+                        }
                     }
                 }
             }
