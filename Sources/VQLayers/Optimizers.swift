@@ -68,24 +68,27 @@ public final class Adam {
                         grad.withUnsafeBufferPointer { g in
                             let n = w.count
                             let w = w.baseAddress!, m = m.baseAddress!, v = v.baseAddress!, g = g.baseAddress!
-                            // Branches hoisted out of the element loops so each loop vectorises.
-                            if decay != 0 && adamW { for i in 0..<n { w[i] *= decayFactor } }
-                            if decay != 0 && !adamW {
-                                for i in 0..<n {
-                                    let gi = g[i] + decay * w[i]
-                                    m[i] += b1Weight * (gi - m[i])
-                                    v[i] = v[i] * b2 + b2Weight * gi * gi
+                            // Elements are independent, so threads take ranges of them (the same arithmetic).
+                            parallelRanges(n, minimumPerThread: 32_768) { range in
+                                // Branches hoisted out of the element loops so each loop vectorises.
+                                if decay != 0 && adamW { for i in range { w[i] *= decayFactor } }
+                                if decay != 0 && !adamW {
+                                    for i in range {
+                                        let gi = g[i] + decay * w[i]
+                                        m[i] += b1Weight * (gi - m[i])
+                                        v[i] = v[i] * b2 + b2Weight * gi * gi
+                                    }
+                                } else {
+                                    for i in range {
+                                        let gi = g[i]
+                                        m[i] += b1Weight * (gi - m[i])
+                                        v[i] = v[i] * b2 + b2Weight * gi * gi
+                                    }
                                 }
-                            } else {
-                                for i in 0..<n {
-                                    let gi = g[i]
-                                    m[i] += b1Weight * (gi - m[i])
-                                    v[i] = v[i] * b2 + b2Weight * gi * gi
+                                for i in range {
+                                    let denominator = v[i].squareRoot() / correction2Root + epsilon
+                                    w[i] += stepSize * (m[i] / denominator)
                                 }
-                            }
-                            for i in 0..<n {
-                                let denominator = v[i].squareRoot() / correction2Root + epsilon
-                                w[i] += stepSize * (m[i] / denominator)
                             }
                         }
                     }

@@ -16,6 +16,37 @@ import VQLayers
         #expect(adam.step == 1)
     }
 
+    /// A parameter large enough to be updated in ranges on two threads gets the bits of the one-thread update
+    /// (Adam with decay and AdamW, three steps), and its elements follow the formula in double precision.
+    @Test func adamUpdatesInRangesMatchOneThread() {
+        var rng = RandomGenerator(seed: 59)
+        let start = rng.normal([100_003]).data, gradients = (0..<3).map { _ in rng.normal([100_003]).data }
+        for style in [Adam.WeightDecayStyle.adam, .adamW] {
+            func run(threads: Int) -> [Float] {
+                ComputeThreads.set(threads)
+                defer { ComputeThreads.set(1) }
+                let w = Tensor(shape: [start.count], data: start, requiresGrad: true)
+                let adam = Adam(parameters: [w], learningRate: 0.01, weightDecay: 0.1, style: style)
+                for g in gradients { w.grad = g; adam.update() }
+                return w.data
+            }
+            let one = run(threads: 1), two = run(threads: 2)
+            #expect(one == two, "\(style): 1 and 2 threads differ")
+            for i in [0, 50_001, start.count - 1] {
+                var w = Double(start[i]), m = 0.0, v = 0.0
+                for (t, g) in gradients.enumerated() {
+                    var gi = Double(g[i])
+                    if style == .adamW { w *= 1 - 0.01 * 0.1 } else { gi += 0.1 * w }
+                    m = 0.9 * m + 0.1 * gi
+                    v = 0.999 * v + 0.001 * gi * gi
+                    let step = Double(t + 1)
+                    w -= 0.01 / (1 - pow(0.9, step)) * m / (v.squareRoot() / (1 - pow(0.999, step)).squareRoot() + 1e-8)
+                }
+                #expect(abs(Double(two[i]) - w) <= 1e-5, "\(style) element \(i)")
+            }
+        }
+    }
+
     @Test func adamWDecaysWeightsBeforeTheUpdate() {
         let w = Tensor(shape: [1], data: [10], requiresGrad: true)
         w.grad = [0]

@@ -41,8 +41,9 @@ public enum ComputeThreads {
 
 /// Splits `0..<total` into at most `threads` contiguous ranges and runs them concurrently.
 /// Work below `minimumPerThread` items stays on the calling thread (thread start-up would cost more).
+/// Public for the layers above the engine (the optimisers' element loops).
 @inline(__always)
-func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, threads: Int = ComputeThreads.count,
+public func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, threads: Int = ComputeThreads.count,
                     _ body: (Range<Int>) -> Void) {
     let threads = min(threads, max(1, total / max(1, minimumPerThread)))
     if threads <= 1 {
