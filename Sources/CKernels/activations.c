@@ -7,6 +7,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "lanes.h"
 
 int vq_has_avx512(void) { return __builtin_cpu_supports("avx512f"); }
 
@@ -29,7 +30,7 @@ __attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
 __attribute__((target("avx512f")))
 void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count) {
     for (size_t i = 0; i < count; i += 16) {
-        __mmask16 mask = count - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (count - i)) - 1);
+        __mmask16 mask = vq_lanes_below(count - i);
         __m512 v = _mm512_maskz_loadu_ps(mask, x + i);
         __m512 z = _mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f));
         __m512 a = _mm512_abs_ps(z);
@@ -53,7 +54,7 @@ void vq_gelu_avx512(const float *x, float *out, float *slope, size_t count) {
 
 // Rows are read in 16-lane vectors; a partial last vector is padded with -infinity, whose exponential is 0.
 __attribute__((target("avx512f"))) static inline __m512 load_row(const float *x, size_t j, size_t width) {
-    __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+    __mmask16 mask = vq_lanes_below(width - j);
     return _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), mask, x + j);
 }
 
@@ -78,7 +79,7 @@ void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max,
     float m = row_max(x, width);
     __m512 sums = _mm512_setzero_ps(), shift = _mm512_set1_ps(m);
     for (size_t j = 0; j < width; j += 16) {
-        __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+        __mmask16 mask = vq_lanes_below(width - j);
         __m512 e = exp16(_mm512_sub_ps(load_row(x, j, width), shift));
         sums = _mm512_add_ps(sums, e);
         _mm512_mask_storeu_ps(out + j, mask, e);
@@ -86,7 +87,7 @@ void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max,
     float t = _mm512_reduce_add_ps(sums);
     __m512 inverse = _mm512_set1_ps(1.0f / t);
     for (size_t j = 0; j < width; j += 16) {
-        __mmask16 mask = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+        __mmask16 mask = vq_lanes_below(width - j);
         _mm512_mask_storeu_ps(out + j, mask, _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, out + j), inverse));
     }
     *max = m;

@@ -12,17 +12,9 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "lanes.h"
 
 #define AVX512 __attribute__((target("avx512f")))
-
-/// Lanes [low, high) of 16, clamped.
-static inline __mmask16 lanes(long low, long high) {
-    if (low < 0) low = 0;
-    if (high > 16) high = 16;
-    if (high <= low) return 0;
-    unsigned bits = high >= 16 ? 0xFFFFu : (1u << high) - 1;
-    return (__mmask16)(bits & ~((1u << low) - 1));
-}
 
 /// A masked load that never touches memory outside its lanes (the base may lie before the row).
 AVX512 static inline __m512 load_lanes(__mmask16 mask, const float *row, long offset) {
@@ -49,7 +41,7 @@ AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size
         float *out_row = image + out_y * (long)image_width;
         // Runs of 16 padded-plane columns starting at even x0, so stride-2 pairs always start on an even lane.
         for (long x0 = 0; x0 < pad + (long)image_width; x0 += 16) {
-            __mmask16 store = lanes(pad - x0, pad + (long)image_width - x0);
+            __mmask16 store = vq_lanes(pad - x0, pad + (long)image_width - x0);
             if (!store) continue;
             __m512 sum = _mm512_setzero_ps();
             for (long i = 0; i < (long)kernel_height; i++) {
@@ -61,18 +53,18 @@ AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size
                 if (stride == 1) {
                     for (long j = 0; j < kw; j++) {
                         // Lane l is plane column x0 + l, fed by entry x0 + l - j of tap (i, j).
-                        __mmask16 mask = lanes(j - x0, j - x0 + w);
+                        __mmask16 mask = vq_lanes(j - x0, j - x0 + w);
                         sum = _mm512_add_ps(sum, load_lanes(mask, tap_row + j * tap_stride, x0 - j));
                     }
                 } else {
                     for (long j = 0; j < kw; j += 2) {
                         // Lanes 2m and 2m + 1 are fed by entry base + m of taps j and j + 1.
                         long base = (x0 - j) / 2;
-                        __mmask16 half = lanes(-base, w - base) & 0xFF;
+                        __mmask16 half = vq_lanes(-base, w - base) & 0xFF;
                         __m512 even = load_lanes(half, tap_row + j * tap_stride, base);
                         __m512 odd = j + 1 < kw ? load_lanes(half, tap_row + (j + 1) * tap_stride, base)
                                                 : _mm512_setzero_ps();
-                        __mmask16 mask = lanes(2 * (-base), 2 * (w - base));
+                        __mmask16 mask = vq_lanes(2 * (-base), 2 * (w - base));
                         if (j + 1 >= kw) mask &= 0x5555;
                         sum = _mm512_add_ps(sum, _mm512_maskz_permutex2var_ps(mask, even, interleave, odd));
                     }

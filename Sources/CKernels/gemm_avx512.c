@@ -16,16 +16,13 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "lanes.h"
 
 enum { MR = 12, NR = 32, KC = 384, MC = 192, NC = 1024 };
 
 #define AVX512 __attribute__((target("avx512f")))
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
-
-AVX512 static inline __mmask16 lanes_below(size_t count) {
-    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
-}
 
 /// Packs op(B)[pc..<pc+kc, jc..<jc+nc] into panels of NR columns, each kc x NR, k-major, zero-padded.
 AVX512 static void pack_b(int trans, const float *b, size_t ldb, size_t pc, size_t jc, size_t kc, size_t nc,
@@ -37,8 +34,8 @@ AVX512 static void pack_b(int trans, const float *b, size_t ldb, size_t pc, size
             for (size_t j = 0; j < nc; j += NR) {
                 size_t width = min_size(NR, nc - j);
                 float *dst = packed + j * kc + k * NR;
-                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(lanes_below(width), source + j));
-                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(lanes_below(width > 16 ? width - 16 : 0), source + j + 16));
+                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(vq_lanes_below(width), source + j));
+                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(vq_lanes_below(width > 16 ? width - 16 : 0), source + j + 16));
             }
         }
         return;
@@ -63,7 +60,7 @@ AVX512 static void pack_transposed_a(const float *a, size_t lda, size_t ic, size
     for (size_t k = 0; k < kc; k++) {
         const float *source = a + (pc + k) * lda + ic;
         for (size_t i = 0; i < mc; i += MR) {
-            __mmask16 valid = lanes_below(min_size(MR, mc - i));
+            __mmask16 valid = vq_lanes_below(min_size(MR, mc - i));
             __m512 column = _mm512_maskz_loadu_ps(valid, source + i);
             _mm512_mask_storeu_ps(packed + i * kc + k * MR, 0x0FFF, column);
             if (sums) _mm512_mask_storeu_ps(sums + i, valid, _mm512_add_ps(_mm512_maskz_loadu_ps(valid, sums + i), column));
@@ -110,7 +107,7 @@ AVX512 static void pack_transposed_a(const float *a, size_t lda, size_t ic, size
         bp += NR;                                                                                                \
         ADVANCE;                                                                                                 \
     }                                                                                                            \
-    __mmask16 low = lanes_below(columns), high = lanes_below(columns > 16 ? columns - 16 : 0);                  \
+    __mmask16 low = vq_lanes_below(columns), high = vq_lanes_below(columns > 16 ? columns - 16 : 0);                  \
     __m512 alpha_v = _mm512_set1_ps(alpha), beta_v = _mm512_set1_ps(beta);                                      \
     __m512 bias0 = _mm512_setzero_ps(), bias1 = bias0;                                                           \
     if (bias) {                                                                                                  \
