@@ -24,26 +24,24 @@ enum { MR = 12, NR = 32, KC = 384, MC = 192, NC = 1024 };
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-/// Packs op(B)[pc..<pc+kc, jc..<jc+nc] into panels of NR columns, each kc x NR, k-major, zero-padded.
+/// Packs op(B)[pc..<pc+kc, jc..<jc+nc] into panels of NR columns, each kc x NR, k-major, zero-padded. A panel at
+/// a time: its columns are read down the rows of B (for an untransposed B, two vectors a row) and written out in
+/// order. (Row by row instead, each row writes to every panel, and panels 48 KB apart fall in one set of L1.)
 AVX512 static void pack_b(int trans, const float *b, size_t ldb, size_t pc, size_t jc, size_t kc, size_t nc,
                           float *packed) {
-    if (!trans) {
-        // Row k of the block is contiguous in B: read it once, left to right, into every panel.
-        for (size_t k = 0; k < kc; k++) {
-            const float *source = b + (pc + k) * ldb + jc;
-            for (size_t j = 0; j < nc; j += NR) {
-                size_t width = min_size(NR, nc - j);
-                float *dst = packed + j * kc + k * NR;
-                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(vq_lanes_below(width), source + j));
-                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(vq_lanes_below(width > 16 ? width - 16 : 0), source + j + 16));
-            }
-        }
-        return;
-    }
-    // op(B)[k][n] = B[n][k]: each column of a panel is a contiguous run of a row of B.
     for (size_t j = 0; j < nc; j += NR) {
         size_t width = min_size(NR, nc - j);
         float *panel = packed + j * kc;
+        if (!trans) {
+            __mmask16 low = vq_lanes_below(width), high = vq_lanes_below(width > 16 ? width - 16 : 0);
+            const float *source = b + pc * ldb + jc + j;
+            for (size_t k = 0; k < kc; k++, source += ldb) {
+                _mm512_store_ps(panel + k * NR, _mm512_maskz_loadu_ps(low, source));
+                _mm512_store_ps(panel + k * NR + 16, _mm512_maskz_loadu_ps(high, source + 16));
+            }
+            continue;
+        }
+        // op(B)[k][n] = B[n][k]: each column of the panel is a contiguous run of a row of B.
         if (width < NR) memset(panel, 0, kc * NR * sizeof(float));
         for (size_t column = 0; column < width; column++) {
             const float *source = b + (jc + j + column) * ldb + pc;
@@ -53,18 +51,37 @@ AVX512 static void pack_b(int trans, const float *b, size_t ldb, size_t pc, size
 }
 
 /// Packs op(A)[ic..<ic+mc, pc..<pc+kc] = A^T (A stored k-major) into panels of MR rows, each kc x MR, k-major,
-/// zero-padded. Row k of A holds column k of every panel, so each row is read once, left to right. With `sums`,
-/// adds each row of op(A) over this block of k to sums[0..<mc], k in order.
+/// zero-padded. A panel at a time: its twelve values per k are read down the rows of A, four steps of k (48
+/// values) written as three full vectors. With `sums`, adds each row of op(A) over this block of k to
+/// sums[0..<mc], k in order, in a register (a sum loaded right after its masked store would wait for it).
 AVX512 static void pack_transposed_a(const float *a, size_t lda, size_t ic, size_t pc, size_t mc, size_t kc,
                                      float *packed, float *sums) {
-    for (size_t k = 0; k < kc; k++) {
-        const float *source = a + (pc + k) * lda + ic;
-        for (size_t i = 0; i < mc; i += MR) {
-            __mmask16 valid = vq_lanes_below(min_size(MR, mc - i));
-            __m512 column = _mm512_maskz_loadu_ps(valid, source + i);
-            _mm512_mask_storeu_ps(packed + i * kc + k * MR, 0x0FFF, column);
-            if (sums) _mm512_mask_storeu_ps(sums + i, valid, _mm512_add_ps(_mm512_maskz_loadu_ps(valid, sums + i), column));
+    // Lanes of two rows of twelve that make up each of the three vectors.
+    const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19);
+    const __m512i second = _mm512_setr_epi32(4, 5, 6, 7, 8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23);
+    const __m512i third = _mm512_setr_epi32(8, 9, 10, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27);
+    for (size_t i = 0; i < mc; i += MR) {
+        __mmask16 valid = vq_lanes_below(min_size(MR, mc - i));
+        const float *source = a + pc * lda + ic + i;
+        float *panel = packed + i * kc;
+        __m512 sum = sums ? _mm512_maskz_loadu_ps(valid, sums + i) : _mm512_setzero_ps();
+        size_t k = 0;
+        for (; k + 4 <= kc; k += 4) {
+            __m512 r0 = _mm512_maskz_loadu_ps(valid, source + k * lda);
+            __m512 r1 = _mm512_maskz_loadu_ps(valid, source + (k + 1) * lda);
+            __m512 r2 = _mm512_maskz_loadu_ps(valid, source + (k + 2) * lda);
+            __m512 r3 = _mm512_maskz_loadu_ps(valid, source + (k + 3) * lda);
+            if (sums) sum = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(_mm512_add_ps(sum, r0), r1), r2), r3);
+            _mm512_storeu_ps(panel + k * MR, _mm512_permutex2var_ps(r0, first, r1));
+            _mm512_storeu_ps(panel + k * MR + 16, _mm512_permutex2var_ps(r1, second, r2));
+            _mm512_storeu_ps(panel + k * MR + 32, _mm512_permutex2var_ps(r2, third, r3));
         }
+        for (; k < kc; k++) {
+            __m512 row = _mm512_maskz_loadu_ps(valid, source + k * lda);
+            if (sums) sum = _mm512_add_ps(sum, row);
+            _mm512_mask_storeu_ps(panel + k * MR, 0x0FFF, row);
+        }
+        if (sums) _mm512_mask_storeu_ps(sums + i, valid, sum);
     }
 }
 

@@ -6,8 +6,8 @@ import Testing
 /// and bias-gradient sums it takes on the way.
 @Suite(.serialized) struct GemmKernelTests {  // serialized: some tests switch the global thread count
     /// op(A) * op(B) with every transpose, at sizes around the kernel's tile (12 x 32) and block edges (k past
-    /// 384 and 768, n past 1,024), with alpha and beta, a bias, and the row sums of a transposed A.
-    @Test(arguments: [(1, 1, 1), (13, 37, 51), (12, 32, 384), (25, 65, 385), (30, 1100, 50), (131, 40, 800)])
+    /// 384 and 768, n past 1,024, m past the 192 rows of a block of A), with alpha and beta, a bias, and the row sums of a transposed A.
+    @Test(arguments: [(1, 1, 1), (13, 37, 51), (12, 32, 384), (25, 65, 385), (30, 1100, 50), (131, 40, 800), (200, 33, 390)])
     func engineKernelMatchesADoubleLoop(m: Int, n: Int, k: Int) {
         guard VectorUnit.hasAVX512 else { return }
         var rng = RandomGenerator(seed: UInt64(m * 7 + n * 3 + k))
