@@ -47,6 +47,20 @@ void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kern
                             size_t stride, size_t padding, size_t rows, size_t width, float *image, size_t height,
                             size_t image_width, int accumulate, int has_shift, float shift, int relu);
 
+/// Causal self-attention of one (batch, head) pair, forward: q, k and v are t x hs with row stride ld_qkv;
+/// probabilities (t x t) = softmax over keys j <= i of scale * q k^T, zero after the diagonal; out (row stride
+/// ld_out) = probabilities v. `scratch` holds hs x round_up(t, 16) floats. Only with AVX-512.
+void vq_causal_attention_forward_avx512(size_t t, size_t hs, float scale, const float *q, const float *k,
+                                        const float *v, size_t ld_qkv, float *probabilities, float *out,
+                                        size_t ld_out, float *scratch);
+
+/// Its backward, from the forward's probabilities and the output's gradient d_out (row stride ld_out): writes
+/// dq, dk and dv (row stride ld_qkv). `scratch` holds t x t + hs x round_up(t, 16) floats. Only with AVX-512.
+void vq_causal_attention_backward_avx512(size_t t, size_t hs, float scale, const float *q, const float *k,
+                                         const float *v, size_t ld_qkv, const float *probabilities,
+                                         const float *d_out, size_t ld_out, float *dq, float *dk, float *dv,
+                                         float *scratch);
+
 /// C[m x n] = alpha * op(A) * op(B) (+ bias[j] on every row j-th column) + beta * C, on one thread, row-major:
 /// cblas_sgemm's CblasRowMajor arguments (lda, ldb, ldc: leading dimensions of the stored matrices; C is not read
 /// when beta is 0), plus an optional bias of n values (NULL for none). Every element sums over k in the same order

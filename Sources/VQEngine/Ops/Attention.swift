@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// The core of causal multi-head self-attention as one op, reading q, k and v in place from the fused
@@ -10,7 +11,15 @@ import Foundation
 /// The GEMMs address the heads through leading dimensions, so no split, permute or mask tensor is built.
 /// Backward: dP = dO v^T, dS = P * (dP - rowsum(dP * P)) / sqrt(hs), dq = dS k, dk = dS^T q, dv = P^T dO.
 /// (b, h) pairs are independent, so they run in parallel with the same arithmetic on any thread count; each
-/// pair's products stay on its thread.
+/// pair's products stay on its thread. With AVX-512 a pair runs as one C kernel (attention_avx512.c): its
+/// products are too small for a GEMM library's overhead, and causality halves them.
+
+/// Whether attention runs on the AVX-512 kernel when the CPU has it (tests turn it off to compare with the
+/// GEMM path).
+enum AttentionKernel {
+    nonisolated(unsafe) static var vectorized = true
+    static var active: Bool { vectorized && VectorUnit.hasAVX512 }
+}
 
 extension Tensor {
     /// Causal self-attention of a fused qkv projection [B, T, 3C] with `heads` heads: [B, T, C].
@@ -21,7 +30,7 @@ extension Tensor {
         let (batch, t, width) = (shape[0], shape[1], shape[2])
         let c = width / 3
         precondition(heads >= 1 && c % heads == 0, "causal_attention: \(c) channels cannot form \(heads) heads")
-        let hs = c / heads, pairs = batch * heads, block = t * t
+        let hs = c / heads, pairs = batch * heads, block = t * t, paddedT = (t + 15) / 16 * 16
         let scale = 1 / Float(hs).squareRoot()
         let minimumPairs = Swift.max(1, 32_768 / Swift.max(1, block * hs))
         // Every element is written below (each row's softmax, then zeros after the diagonal).
@@ -31,6 +40,19 @@ extension Tensor {
                 uninitializedFloats(batch * t * c) { op in
                     let x = xp.baseAddress!, p = pp.baseAddress!, o = op.baseAddress!
                     parallelRanges(pairs, minimumPerThread: minimumPairs) { range in
+                        if AttentionKernel.active {
+                            var scratch = [Float](repeating: 0, count: hs * paddedT)
+                            scratch.withUnsafeMutableBufferPointer { sp in
+                                for pair in range {
+                                    let b = pair / heads, h = pair % heads
+                                    let q = x + b * t * width + h * hs
+                                    vq_causal_attention_forward_avx512(t, hs, scale, q, q + c, q + 2 * c, width,
+                                                                       p + pair * block, o + b * t * c + h * hs, c,
+                                                                       sp.baseAddress!)
+                                }
+                            }
+                            return
+                        }
                         for pair in range {
                             let b = pair / heads, h = pair % heads
                             let q = x + b * t * width + h * hs, k = q + c, v = q + 2 * c
@@ -57,6 +79,20 @@ extension Tensor {
                         uninitializedFloats(self.count) { dp in
                             let x = xp.baseAddress!, p = pp.baseAddress!, go = gp.baseAddress!, d = dp.baseAddress!
                             parallelRanges(pairs, minimumPerThread: minimumPairs) { range in
+                                if AttentionKernel.active {
+                                    var scratch = [Float](repeating: 0, count: block + hs * paddedT)
+                                    scratch.withUnsafeMutableBufferPointer { sp in
+                                        for pair in range {
+                                            let b = pair / heads, h = pair % heads
+                                            let offset = b * t * width + h * hs
+                                            let q = x + offset, dq = d + offset
+                                            vq_causal_attention_backward_avx512(
+                                                t, hs, scale, q, q + c, q + 2 * c, width, p + pair * block,
+                                                go + b * t * c + h * hs, c, dq, dq + c, dq + 2 * c, sp.baseAddress!)
+                                        }
+                                    }
+                                    return
+                                }
                                 var scratch = [Float](repeating: 0, count: block)
                                 scratch.withUnsafeMutableBufferPointer { sp in
                                     let ds = sp.baseAddress!
