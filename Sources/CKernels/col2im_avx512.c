@@ -16,10 +16,10 @@
 
 #define AVX512 __attribute__((target("avx512f")))
 
-/// A masked load that never touches memory outside its lanes (the base may lie before the row).
+/// A masked load at row + offset (the base may lie before the row): lanes outside the mask read no memory and
+/// cannot fault.
 AVX512 static inline __m512 load_lanes(__mmask16 mask, const float *row, long offset) {
-    return mask ? _mm512_maskz_loadu_ps(mask, (const float *)((const char *)row + offset * (long)sizeof(float)))
-                : _mm512_setzero_ps();
+    return _mm512_maskz_loadu_ps(mask, (const float *)((const char *)row + offset * (long)sizeof(float)));
 }
 
 AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height,
@@ -29,6 +29,7 @@ AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size
     const __m512i interleave = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const long w = (long)width, kw = (long)kernel_width, pad = (long)padding;
     const __m512 shift_v = _mm512_set1_ps(shift);
+    const long stride_mask = stride == 2 ? 1 : 0, stride_shift = stride == 2 ? 1 : 0;
     // The next plane's entries follow this one's in every tap row; bring them in while this plane is summed
     // (10-20% faster right after the GEMM that wrote them).
     size_t plane_bytes = rows * width * sizeof(float);
@@ -36,37 +37,46 @@ AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size
         const char *next = (const char *)(columns + tap * tap_stride) + plane_bytes;
         for (size_t offset = 0; offset < plane_bytes; offset += 64) _mm_prefetch(next + offset, _MM_HINT_T0);
     }
-    for (long out_y = 0; out_y < (long)height; out_y++) {
-        long plane_y = out_y + pad;
-        float *out_row = image + out_y * (long)image_width;
-        // Runs of 16 padded-plane columns starting at even x0, so stride-2 pairs always start on an even lane.
-        for (long x0 = 0; x0 < pad + (long)image_width; x0 += 16) {
-            __mmask16 store = vq_lanes(pad - x0, pad + (long)image_width - x0);
-            if (!store) continue;
+    // Runs of 16 padded-plane columns starting at even x0, so stride-2 pairs always start on an even lane. A
+    // tap column's lanes and offset depend only on the run, so they are worked out once per run, not per row.
+    for (long x0 = 0; x0 < pad + (long)image_width; x0 += 16) {
+        __mmask16 store = vq_lanes(pad - x0, pad + (long)image_width - x0);
+        if (!store) continue;
+        long offset[VQ_COL2IM_MAX_KERNEL_WIDTH];
+        __mmask16 load[VQ_COL2IM_MAX_KERNEL_WIDTH], merge[VQ_COL2IM_MAX_KERNEL_WIDTH];
+        for (long j = 0; j < kw; j += (long)stride) {
+            if (stride == 1) {
+                // Lane l is plane column x0 + l, fed by entry x0 + l - j of tap (i, j).
+                offset[j] = x0 - j;
+                load[j] = vq_lanes(j - x0, j - x0 + w);
+            } else {
+                // Lanes 2m and 2m + 1 are fed by entry base + m of taps j and j + 1.
+                long base = (x0 - j) / 2;
+                offset[j] = base;
+                load[j] = vq_lanes(-base, w - base) & 0xFF;
+                merge[j] = vq_lanes(2 * (-base), 2 * (w - base)) & (j + 1 < kw ? 0xFFFF : 0x5555);
+            }
+        }
+        for (long out_y = 0; out_y < (long)height; out_y++) {
+            long plane_y = out_y + pad;
+            float *out_row = image + out_y * (long)image_width;
             __m512 sum = _mm512_setzero_ps();
             for (long i = 0; i < (long)kernel_height; i++) {
                 long dy = plane_y - i;
-                if (dy < 0 || dy % (long)stride) continue;
-                long y = dy / (long)stride;
+                // Stride 1 or 2: a mask and a shift, not a division.
+                if (dy < 0 || (dy & stride_mask)) continue;
+                long y = dy >> stride_shift;
                 if (y >= (long)rows) continue;
                 const float *tap_row = columns + i * kw * (long)tap_stride + y * w;
                 if (stride == 1) {
-                    for (long j = 0; j < kw; j++) {
-                        // Lane l is plane column x0 + l, fed by entry x0 + l - j of tap (i, j).
-                        __mmask16 mask = vq_lanes(j - x0, j - x0 + w);
-                        sum = _mm512_add_ps(sum, load_lanes(mask, tap_row + j * tap_stride, x0 - j));
-                    }
+                    for (long j = 0; j < kw; j++)
+                        sum = _mm512_add_ps(sum, load_lanes(load[j], tap_row + j * tap_stride, offset[j]));
                 } else {
                     for (long j = 0; j < kw; j += 2) {
-                        // Lanes 2m and 2m + 1 are fed by entry base + m of taps j and j + 1.
-                        long base = (x0 - j) / 2;
-                        __mmask16 half = vq_lanes(-base, w - base) & 0xFF;
-                        __m512 even = load_lanes(half, tap_row + j * tap_stride, base);
-                        __m512 odd = j + 1 < kw ? load_lanes(half, tap_row + (j + 1) * tap_stride, base)
+                        __m512 even = load_lanes(load[j], tap_row + j * tap_stride, offset[j]);
+                        __m512 odd = j + 1 < kw ? load_lanes(load[j], tap_row + (j + 1) * tap_stride, offset[j])
                                                 : _mm512_setzero_ps();
-                        __mmask16 mask = vq_lanes(2 * (-base), 2 * (w - base));
-                        if (j + 1 >= kw) mask &= 0x5555;
-                        sum = _mm512_add_ps(sum, _mm512_maskz_permutex2var_ps(mask, even, interleave, odd));
+                        sum = _mm512_add_ps(sum, _mm512_maskz_permutex2var_ps(merge[j], even, interleave, odd));
                     }
                 }
             }

@@ -42,7 +42,9 @@ void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max,
 /// (Y, X) receives, in tap order, entry (y, x) of every tap (i, j) with Y + padding = y * stride + i and
 /// X + padding = x * stride + j; tap (i, j)'s entries start at columns + (i * kernel_width + j) * tap_stride, `rows`
 /// by `width`. Then image = sum (+ shift when has_shift), or with `accumulate` image += sum + shift, as the
-/// engine's scalar fold does, and with `relu` values <= 0 become +0. Stride 1 or 2 only; only with AVX-512.
+/// engine's scalar fold does, and with `relu` values <= 0 become +0. Stride 1 or 2 only, kernel_width at most
+/// VQ_COL2IM_MAX_KERNEL_WIDTH; only with AVX-512.
+#define VQ_COL2IM_MAX_KERNEL_WIDTH 16
 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height, size_t kernel_width,
                             size_t stride, size_t padding, size_t rows, size_t width, float *image, size_t height,
                             size_t image_width, int accumulate, int has_shift, float shift, int relu);

@@ -75,7 +75,7 @@ func col2im(_ g: ConvGeometry, columns: UnsafePointer<Float>, image: UnsafeMutab
     let planeOut = oh * ow, planeIn = g.height * g.width
     let taps = g.kernelHeight * g.kernelWidth
     let minimumPlanes = Swift.max(1, 8192 / Swift.max(1, taps * planeOut))
-    if vectorized && VectorUnit.hasAVX512 && (s == 1 || s == 2) {
+    if vectorized && VectorUnit.hasAVX512 && (s == 1 || s == 2) && g.kernelWidth <= Int(VQ_COL2IM_MAX_KERNEL_WIDTH) {
         // The gather-form C fold adds each pixel's taps in the order of the scalar loop below: the same bits.
         parallelRanges(g.channels * g.batch, minimumPerThread: minimumPlanes, threads: threads) { pairs in
             for pair in pairs {
