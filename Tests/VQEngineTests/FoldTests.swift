@@ -1,18 +1,21 @@
 import Testing
 @testable import VQEngine
 
-/// col2im's vector fold (AVX-512, strides 1 and 2) against its scalar fold, bit for bit: every geometry of the
+/// im2col's vector unfold and col2im's vector fold (AVX-512, strides 1 and 2) against their scalar forms, bit for
+/// bit. For the fold: every geometry of the
 /// reference models and odd ones around them (rows shorter and longer than a vector, odd kernels with stride 2,
 /// no padding and wide padding), with and without bias, overwriting and accumulating, with the fused ReLU, and
 /// zeros of both signs among the entries.
 @Suite struct FoldTests {
-    @Test(arguments: [
-        // stride, kernel, padding, image size (height = width), channels, batch
+    /// stride, kernel, padding, image size (height = width), channels, batch
+    static let geometries = [
         (1, 3, 1, 7, 64, 3), (2, 4, 1, 14, 32, 2), (2, 4, 1, 28, 1, 4),       // dec1, dec2, dec3
         (2, 4, 1, 28, 32, 2), (2, 4, 1, 14, 64, 2),                           // enc1, enc2 backward
         (1, 1, 0, 5, 3, 2), (1, 5, 2, 37, 2, 2), (1, 3, 0, 18, 2, 1),
         (2, 3, 1, 15, 3, 2), (2, 5, 2, 33, 2, 1), (2, 2, 0, 16, 2, 2), (2, 4, 0, 50, 1, 1), (2, 1, 0, 9, 2, 1),
-    ])
+    ]
+
+    @Test(arguments: geometries)
     func vectorFoldMatchesScalarFold(stride: Int, kernel: Int, padding: Int, size: Int, channels: Int, batch: Int) {
         guard VectorUnit.hasAVX512 else { return }
         let g = ConvGeometry(batch: batch, channels: channels, height: size, width: size, kernelHeight: kernel,
@@ -36,6 +39,25 @@ import Testing
                 #expect(differing == 0, "stride \(stride) kernel \(kernel) padding \(padding) size \(size) overwrite \(overwrite) relu \(relu) bias \(withBias): \(differing) pixels differ")
             }
         }
+    }
+
+    /// The vector unfold writes every entry of the column matrix (it starts as NaN) with the scalar gather's value,
+    /// padding zeros included, over the same geometries.
+    @Test(arguments: geometries)
+    func vectorUnfoldMatchesScalarUnfold(stride: Int, kernel: Int, padding: Int, size: Int, channels: Int, batch: Int) {
+        guard VectorUnit.hasAVX512 else { return }
+        let g = ConvGeometry(batch: batch, channels: channels, height: size, width: size, kernelHeight: kernel,
+                             kernelWidth: kernel, stride: stride, padding: padding)
+        var rng = RandomGenerator(seed: UInt64(2000 + size * 10 + kernel))
+        var image = rng.normal([batch * channels * size * size]).data
+        for k in 0..<image.count where k % 5 == 0 { image[k] = -0.0 }
+        var vector = [Float](repeating: .nan, count: g.columnRows * g.columnCount), scalar = vector
+        image.withUnsafeBufferPointer { ip in
+            im2col(g, image: ip.baseAddress!, columns: &vector, vectorized: true)
+            im2col(g, image: ip.baseAddress!, columns: &scalar, vectorized: false)
+        }
+        let differing = zip(vector, scalar).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0, "stride \(stride) kernel \(kernel) padding \(padding) size \(size): \(differing) entries differ")
     }
 
     /// Convolutions and transposed convolutions with the fused ReLU give the bits of the op followed by `.relu()`,

@@ -38,6 +38,14 @@ void vq_row_max_exp_sum_avx512(const float *x, size_t width, float *max, float *
 /// out = softmax(x[0..<width]) (out may be x), with the maximum and the sum of e^(x - max). Only with AVX-512.
 void vq_softmax_row_avx512(const float *x, size_t width, float *out, float *max, float *total);
 
+/// Unfolds one (image, channel) plane (height x image_width) into its rows of a column matrix: entry (y, x) of
+/// tap (i, j), at columns + (i * kernel_width + j) * tap_stride + y * width + x for y < rows and x < width, is
+/// pixel (y * stride + i - padding, x * stride + j - padding), or 0 in the padding. Stride 1 or 2 only; only
+/// with AVX-512.
+void vq_im2col_plane_avx512(const float *image, size_t height, size_t image_width, size_t kernel_height,
+                            size_t kernel_width, size_t stride, size_t padding, size_t rows, size_t width,
+                            float *columns, size_t tap_stride);
+
 /// Folds one (image, channel) plane of a column matrix into an image plane (height x image_width): pixel
 /// (Y, X) receives, in tap order, entry (y, x) of every tap (i, j) with Y + padding = y * stride + i and
 /// X + padding = x * stride + j; tap (i, j)'s entries start at columns + (i * kernel_width + j) * tap_stride, `rows`

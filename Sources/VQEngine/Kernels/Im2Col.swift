@@ -18,11 +18,26 @@ struct ConvGeometry {
 /// The image is first copied into a zero-bordered one (when there is padding), so that every entry of a
 /// row is a plain gather: output position p of tap (i, j) reads padded pixel i * Wp + j + offsets[p], with one
 /// offset table for all taps, channels and images. No bounds, no zero runs, no short inner loops.
+/// With AVX-512 and stride 1 or 2, each (image, channel) plane is unfolded by the C kernel instead, straight
+/// from the image (the same values); `vectorized: false` takes the gather below (for tests comparing them).
 func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>,
-            threads: Int = ComputeThreads.count) {
+            threads: Int = ComputeThreads.count, vectorized: Bool = true) {
     let oh = g.outputHeight, ow = g.outputWidth, s = g.stride, pad = g.padding
     let planeOut = oh * ow
     let taps = g.kernelHeight * g.kernelWidth
+    if vectorized && VectorUnit.hasAVX512 && (s == 1 || s == 2) {
+        let planeIn = g.height * g.width
+        parallelRanges(g.channels * g.batch, minimumPerThread: Swift.max(1, 8192 / Swift.max(1, taps * planeOut)),
+                       threads: threads) { pairs in
+            for pair in pairs {
+                let c = pair / g.batch, b = pair % g.batch
+                vq_im2col_plane_avx512(image + (b * g.channels + c) * planeIn, g.height, g.width, g.kernelHeight,
+                                       g.kernelWidth, s, pad, oh, ow, columns + c * taps * g.columnCount + b * planeOut,
+                                       g.columnCount)
+            }
+        }
+        return
+    }
     let hp = g.height + 2 * pad, wp = g.width + 2 * pad, planePadded = hp * wp
     var offsets = [Int32](repeating: 0, count: planeOut)
     for y in 0..<oh { for x in 0..<ow { offsets[y * ow + x] = Int32(y * s * wp + x * s) } }

@@ -1,5 +1,9 @@
-// The fold of column matrices back into images (col2im, the adjoint of im2col), one (image, channel) plane at a
-// time, with AVX-512. See include/CKernels.h.
+// The unfold of images into column matrices (im2col) and its adjoint, the fold back (col2im), one (image,
+// channel) plane at a time, with AVX-512. See include/CKernels.h.
+//
+// Unfold: each tap's entries for a run of 16 output columns of an output row are one masked load from the
+// image row (with stride 2, the even lanes of two), then one store; lanes that fall in the padding read no
+// memory and hold 0, so there is no zero-bordered copy of the image.
 //
 // Gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then written
 // once, so there is no scratch plane and no read-modify-write of memory (masked stores followed by overlapping
@@ -90,7 +94,40 @@ AVX512 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size
     }
 }
 
+AVX512 void vq_im2col_plane_avx512(const float *image, size_t height, size_t image_width, size_t kernel_height,
+                                   size_t kernel_width, size_t stride, size_t padding, size_t rows, size_t width,
+                                   float *columns, size_t tap_stride) {
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const long h = (long)height, iw = (long)image_width, pad = (long)padding, s = (long)stride;
+    for (long i = 0; i < (long)kernel_height; i++) {
+        for (long j = 0; j < (long)kernel_width; j++) {
+            float *tap = columns + (i * (long)kernel_width + j) * (long)tap_stride;
+            for (long x0 = 0; x0 < (long)width; x0 += 16) {
+                __mmask16 store = vq_lanes_below((size_t)((long)width - x0));
+                // Lane l reads image column first + s * l; the loads' lanes outside 0..<iw read nothing and hold 0.
+                long first = x0 * s + j - pad;
+                __mmask16 low = vq_lanes(-first, iw - first), high = vq_lanes(-first - 16, iw - first - 16);
+                for (long y = 0; y < (long)rows; y++) {
+                    long source_y = y * s + i - pad;
+                    float *out = tap + y * (long)width + x0;
+                    __m512 v = _mm512_setzero_ps();
+                    if (source_y >= 0 && source_y < h) {
+                        const float *row = image + source_y * iw;
+                        v = load_lanes(low, row, first);
+                        if (s == 2) v = _mm512_permutex2var_ps(v, evens, load_lanes(high, row, first + 16));
+                    }
+                    _mm512_mask_storeu_ps(out, store, v);
+                }
+            }
+        }
+    }
+}
+
 #else
+
+void vq_im2col_plane_avx512(const float *image, size_t height, size_t image_width, size_t kernel_height,
+                            size_t kernel_width, size_t stride, size_t padding, size_t rows, size_t width,
+                            float *columns, size_t tap_stride) {}
 
 void vq_col2im_plane_avx512(const float *columns, size_t tap_stride, size_t kernel_height, size_t kernel_width,
                             size_t stride, size_t padding, size_t rows, size_t width, float *image, size_t height,
