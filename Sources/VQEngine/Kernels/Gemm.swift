@@ -68,9 +68,10 @@ enum GemmKernel {
     /// The engine's AVX-512 kernel (`vq_sgemm_avx512`), for the products of linear layers over many rows (in
     /// TokenPrior, 6,272 rows by 128 to 512 features): tall ones with an untransposed A and at most 1,024 columns,
     /// where it is 5-15% faster than OpenBLAS 0.3.21 because it reads A in place instead of packing it, and
-    /// weight gradients (A transposed, a long k), where it is as fast (within 5%) and sums the bias gradient on
-    /// the way (Tools/bench/probes/gemm_vs_torch.py). Square products (gemm-2048: about 10% slower) and small
-    /// ones stay on OpenBLAS.
+    /// weight gradients (A transposed, a long k), where it packs both operands a panel at a time and sums the
+    /// bias gradient on the way: as fast as OpenBLAS without that sum, or up to 8% faster (Tools/bench/probes/
+    /// gemm_vs_torch.py, kernel_pair.c). Square products (gemm-2048: 5-15% slower) and small ones stay on
+    /// OpenBLAS.
     case engine
 
     static func choose(transposeA: Bool, m: Int, n: Int, k: Int) -> GemmKernel {
