@@ -4,7 +4,7 @@ import Testing
 /// The AVX-512 attention kernel (CKernels/attention_avx512.c) against the GEMM path it replaces: values and all
 /// three input gradients, at TokenPrior's shape (49 positions, heads of 32) and at shapes that cross its tiles
 /// (positions past 32 and not a multiple of 8, heads wider than 32 columns, a single position).
-@Suite(.serialized) struct AttentionKernelTests {
+@Suite struct AttentionKernelTests {
     @Test(arguments: [(2, 49, 128, 4), (1, 37, 90, 2), (2, 1, 16, 2), (1, 70, 32, 1)])
     func kernelMatchesTheGEMMPath(batch: Int, t: Int, c: Int, heads: Int) {
         guard VectorUnit.hasAVX512 else { return }
@@ -13,10 +13,8 @@ import Testing
         x.requiresGrad = true
         let upstream = rng.normal([batch, t, c])
         func run(vectorized: Bool) -> (values: [Float], gradient: [Float]) {
-            AttentionKernel.vectorized = vectorized
-            defer { AttentionKernel.vectorized = true }
             x.zeroGrad()
-            let y = x.causalSelfAttention(heads: heads)
+            let y = x.causalSelfAttention(heads: heads, vectorized: vectorized)
             (y * upstream).sum().backward()
             return (y.data, x.grad!)
         }

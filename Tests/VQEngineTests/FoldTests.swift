@@ -15,11 +15,15 @@ import Testing
         (2, 3, 1, 15, 3, 2), (2, 5, 2, 33, 2, 1), (2, 2, 0, 16, 2, 2), (2, 4, 0, 50, 1, 1), (2, 1, 0, 9, 2, 1),
     ]
 
+    static func squareGeometry(stride: Int, kernel: Int, padding: Int, size: Int, channels: Int, batch: Int) -> ConvGeometry {
+        ConvGeometry(batch: batch, channels: channels, height: size, width: size, kernelHeight: kernel,
+                     kernelWidth: kernel, stride: stride, padding: padding)
+    }
+
     @Test(arguments: geometries)
     func vectorFoldMatchesScalarFold(stride: Int, kernel: Int, padding: Int, size: Int, channels: Int, batch: Int) {
         guard VectorUnit.hasAVX512 else { return }
-        let g = ConvGeometry(batch: batch, channels: channels, height: size, width: size, kernelHeight: kernel,
-                             kernelWidth: kernel, stride: stride, padding: padding)
+        let g = Self.squareGeometry(stride: stride, kernel: kernel, padding: padding, size: size, channels: channels, batch: batch)
         var rng = RandomGenerator(seed: UInt64(1000 + size * 10 + kernel))
         var columns = rng.normal([g.columnRows * g.columnCount]).data
         for k in stride..<columns.count where k % 7 == 0 { columns[k] = k % 2 == 0 ? -0.0 : 0 }
@@ -46,8 +50,7 @@ import Testing
     @Test(arguments: geometries)
     func vectorUnfoldMatchesScalarUnfold(stride: Int, kernel: Int, padding: Int, size: Int, channels: Int, batch: Int) {
         guard VectorUnit.hasAVX512 else { return }
-        let g = ConvGeometry(batch: batch, channels: channels, height: size, width: size, kernelHeight: kernel,
-                             kernelWidth: kernel, stride: stride, padding: padding)
+        let g = Self.squareGeometry(stride: stride, kernel: kernel, padding: padding, size: size, channels: channels, batch: batch)
         var rng = RandomGenerator(seed: UInt64(2000 + size * 10 + kernel))
         var image = rng.normal([batch * channels * size * size]).data
         for k in 0..<image.count where k % 5 == 0 { image[k] = -0.0 }

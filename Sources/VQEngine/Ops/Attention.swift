@@ -14,24 +14,21 @@ import Foundation
 /// pair's products stay on its thread. With AVX-512 a pair runs as one C kernel (attention_avx512.c): its
 /// products are too small for a GEMM library's overhead, and causality halves them.
 
-/// Whether attention runs on the AVX-512 kernel when the CPU has it (tests turn it off to compare with the
-/// GEMM path).
-enum AttentionKernel {
-    nonisolated(unsafe) static var vectorized = true
-    static var active: Bool { vectorized && VectorUnit.hasAVX512 }
-}
-
 extension Tensor {
     /// Causal self-attention of a fused qkv projection [B, T, 3C] with `heads` heads: [B, T, C].
     /// Equal to splitting into q, k, v, reshaping to [B, heads, T, hs], softmax(mask(q k^T / sqrt(hs))) v,
     /// and merging the heads back.
-    public func causalSelfAttention(heads: Int) -> Tensor {
+    public func causalSelfAttention(heads: Int) -> Tensor { causalSelfAttention(heads: heads, vectorized: true) }
+
+    /// The same; `vectorized: false` takes the GEMM path even with AVX-512 (for tests comparing the two).
+    func causalSelfAttention(heads: Int, vectorized: Bool) -> Tensor {
         precondition(rank == 3 && shape[2] % 3 == 0, "causal_attention: needs [B, T, 3C], found shape \(shape)")
         let (batch, t, width) = (shape[0], shape[1], shape[2])
         let c = width / 3
         precondition(heads >= 1 && c % heads == 0, "causal_attention: \(c) channels cannot form \(heads) heads")
         let hs = c / heads, pairs = batch * heads, block = t * t, paddedT = (t + 15) / 16 * 16
         let scale = 1 / Float(hs).squareRoot()
+        let kernel = vectorized && VectorUnit.hasAVX512
         let minimumPairs = Swift.max(1, 32_768 / Swift.max(1, block * hs))
         // Every element is written below (each row's softmax, then zeros after the diagonal).
         var probabilities = uninitializedFloats(pairs * block) { _ in }
@@ -40,7 +37,7 @@ extension Tensor {
                 uninitializedFloats(batch * t * c) { op in
                     let x = xp.baseAddress!, p = pp.baseAddress!, o = op.baseAddress!
                     parallelRanges(pairs, minimumPerThread: minimumPairs) { range in
-                        if AttentionKernel.active {
+                        if kernel {
                             var scratch = [Float](repeating: 0, count: hs * paddedT)
                             scratch.withUnsafeMutableBufferPointer { sp in
                                 for pair in range {
@@ -79,7 +76,7 @@ extension Tensor {
                         uninitializedFloats(self.count) { dp in
                             let x = xp.baseAddress!, p = pp.baseAddress!, go = gp.baseAddress!, d = dp.baseAddress!
                             parallelRanges(pairs, minimumPerThread: minimumPairs) { range in
-                                if AttentionKernel.active {
+                                if kernel {
                                     var scratch = [Float](repeating: 0, count: block + hs * paddedT)
                                     scratch.withUnsafeMutableBufferPointer { sp in
                                         for pair in range {
