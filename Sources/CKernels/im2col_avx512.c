@@ -5,7 +5,7 @@
 // image row (with stride 2, the even lanes of two), then one store; lanes that fall in the padding read no
 // memory and hold 0, so there is no zero-bordered copy of the image.
 //
-// Gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then written
+// Fold, in gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then written
 // once, so there is no scratch plane and no read-modify-write of memory (masked stores followed by overlapping
 // loads stall store forwarding, which made a scatter form slower than scalar code). With stride 2 the entries of
 // taps j and j + 1 of one input row interleave into one contiguous run. Every pixel receives its taps in the
