@@ -5,12 +5,12 @@
 // image row (with stride 2, the even lanes of two), then one store; lanes that fall in the padding read no
 // memory and hold 0, so there is no zero-bordered copy of the image.
 //
-// Fold, in gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then written
-// once, so there is no scratch plane and no read-modify-write of memory (masked stores followed by overlapping
-// loads stall store forwarding, which made a scatter form slower than scalar code). With stride 2 the entries of
-// taps j and j + 1 of one input row interleave into one contiguous run. Every pixel receives its taps in the
-// order (i, j) of the scalar fold, so the sums are the same bits. Lanes a tap does not reach add +0, which leaves
-// every sum as it is: a sum that starts at +0 is never -0.
+// Fold, in gather form: each run of 16 output pixels is summed in a register over the taps that reach it, then
+// written once, so there is no scratch plane and no read-modify-write of memory (masked stores followed by
+// overlapping loads stall store forwarding, which made a scatter form slower than scalar code). With stride 2 the
+// entries of taps j and j + 1 of one input row interleave into one contiguous run. Every pixel receives its taps in
+// the order (i, j) of the scalar fold, so the sums are the same bits. Lanes a tap does not reach add +0, which
+// leaves every sum as it is: a sum that starts at +0 is never -0.
 
 #include "CKernels.h"
 
