@@ -88,3 +88,21 @@ import Testing
         }
     }
 }
+
+/// How convolutions cut a batch into blocks (Ops/Convolution.swift): each block's column matrix fits in 1 MiB
+/// (or holds one image), and a batch of more than one block has an even number of them (unless an odd batch needs
+/// one image per block), so two cores get equal halves; the reference models' layers at batches 128 and 256, and
+/// odd sizes.
+@Suite struct ConvolutionBlockTests {
+    @Test(arguments: [(128, 512, 49), (128, 576, 49), (256, 576, 49), (256, 512, 49), (128, 16, 196), (256, 16, 784),
+                      (1, 576, 49), (3, 16, 196), (7, 100_000, 9), (129, 576, 49), (1000, 300, 31)])
+    func blocksFitAndComeInPairs(batch: Int, rows: Int, plane: Int) {
+        let images = imagesPerBlock(batch: batch, rows: rows, plane: plane)
+        let blocks = (batch + images - 1) / images
+        #expect(images >= 1 && images <= batch)
+        #expect(images == 1 || images * rows * plane <= 1 << 18, "\(images) images of \(rows)x\(plane)")
+        // One image per block leaves nothing to even out when the batch is odd.
+        #expect(blocks == 1 || blocks % 2 == 0 || (images == 1 && batch % 2 == 1),
+                "\(blocks) blocks of \(images) images for a batch of \(batch)")
+    }
+}
