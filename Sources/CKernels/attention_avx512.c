@@ -57,14 +57,13 @@ AVX512 static void tile(size_t rows, size_t columns, size_t p_start, size_t p_en
     TILE_STORE(7);
 }
 
-/// C (t x n) = alpha * W X, where W (t x t, row stride t) is zero after the diagonal, so row i sums p <= i.
+/// C (t x n) = W X, where W (t x t, row stride t) is zero after the diagonal, so row i sums p <= i.
 /// X is t x n with row stride ldx.
-AVX512 static void lower_times(size_t t, size_t n, const float *w, const float *x, size_t ldx, float *c, size_t ldc,
-                               float alpha) {
+AVX512 static void lower_times(size_t t, size_t n, const float *w, const float *x, size_t ldx, float *c, size_t ldc) {
     for (size_t i = 0; i < t; i += TILE_ROWS) {
         size_t rows = min_size(TILE_ROWS, t - i), end = i + rows;
         for (size_t j = 0; j < n; j += TILE_COLUMNS)
-            tile(rows, min_size(TILE_COLUMNS, n - j), 0, end, w + i * t, t, 1, x + j, ldx, c + i * ldc + j, ldc, alpha);
+            tile(rows, min_size(TILE_COLUMNS, n - j), 0, end, w + i * t, t, 1, x + j, ldx, c + i * ldc + j, ldc, 1);
     }
 }
 
@@ -102,7 +101,7 @@ AVX512 void vq_causal_attention_forward_avx512(size_t t, size_t hs, float scale,
         vq_softmax_row_avx512(row, i + 1, row, &max, &total);
         for (size_t j = i + 1; j < t; j++) row[j] = 0;
     }
-    lower_times(t, hs, probabilities, v, ld_qkv, out, ld_out, 1);
+    lower_times(t, hs, probabilities, v, ld_qkv, out, ld_out);
 }
 
 AVX512 void vq_causal_attention_backward_avx512(size_t t, size_t hs, float scale, const float *q, const float *k,
@@ -135,7 +134,7 @@ AVX512 void vq_causal_attention_backward_avx512(size_t t, size_t hs, float scale
         for (size_t j = n; j < t; j++) row[j] = 0;
     }
     // dq = dS k; dk = dS^T q.
-    lower_times(t, hs, ds, k, ld_qkv, dq, ld_qkv, 1);
+    lower_times(t, hs, ds, k, ld_qkv, dq, ld_qkv);
     lower_transposed_times(t, hs, ds, q, ld_qkv, dk, ld_qkv);
 }
 
