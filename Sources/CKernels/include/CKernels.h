@@ -6,6 +6,8 @@
 
 /// Plain C kernels over buffers that Swift cannot compile as fast: Swift builds for baseline x86-64 (SSE2),
 /// while these pick AVX2 or AVX-512 at run time through function target attributes (no special compiler flags).
+/// And the engine's worker threads (`vq_parallel_for`): they spin with the CPU's pause instruction and sleep on
+/// a futex (a variadic `syscall`), neither of which Swift reaches.
 
 /// HDF5's fletcher32 sums over big-endian 16-bit words, fed piece by piece: sum1 = sum(w_i) and
 /// sum2 = sum((n - i) w_i), each kept reduced modulo 65535; `nonzero` is 1 once some word is not zero.
@@ -81,5 +83,17 @@ void vq_causal_attention_backward_avx512(size_t t, size_t hs, float scale, const
 int vq_sgemm_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k, float alpha, const float *a,
                     size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc, const float *bias,
                     float *a_row_sums);
+
+/// Calls body(context, i) once for every i in 0..<iterations, on the calling thread and up to threads - 1
+/// of the engine's worker threads (started on first use), and returns when all calls have returned. Each
+/// iteration runs exactly once; which thread runs it is not fixed. Idle workers spin for 2 ms after a loop
+/// before they sleep, so loops in quick succession start on every core at once. One loop runs at a time: a
+/// call made while another is running (from another thread, or from inside a body) runs its iterations on
+/// its own thread. `body` must not unwind.
+void vq_parallel_for(size_t threads, size_t iterations, void (*body)(void *context, size_t index), void *context);
+
+/// How many worker threads `vq_parallel_for` has started, and the CPU time they have used (for tests).
+int vq_parallel_workers_started(void);
+double vq_parallel_workers_cpu_seconds(void);
 
 #endif

@@ -1,6 +1,5 @@
 import CKernels
 import COpenBLAS
-import Dispatch
 
 /// C[m x n] = alpha * op(A) * op(B) (+ bias[j] in column j) + beta * C, row-major. `op(A)` is m x k.
 /// Leading dimensions are those of the stored (untransposed) matrices. A bias needs beta 0. With a transposed A,
@@ -42,8 +41,7 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
     let extent = splitRows ? m : n
     let parts = min(threads, max(1, extent / 64))
     let band = ((extent + parts - 1) / parts + 15) / 16 * 16
-    nonisolated(unsafe) let (a, b, c, bias, aRowSums) = (a, b, c, bias, aRowSums)
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    parallelFor(parts, threads: parts) { part in
         let start = part * band, count = min(extent, start + band) - start
         guard count > 0 else { return }
         if splitRows {

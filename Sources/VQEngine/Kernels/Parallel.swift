@@ -1,6 +1,6 @@
-import Dispatch
 import Foundation
 import Synchronization
+import CKernels
 import COpenBLAS
 
 /// How many threads the engine uses, for its own parallel loops and for splitting matrix products.
@@ -39,6 +39,27 @@ public enum ComputeThreads {
     static func prepareBLAS() { _ = available }
 }
 
+/// Runs `body(i)` for every i in 0..<iterations on up to `threads` threads (the caller's and the engine's
+/// workers, `vq_parallel_for`) and returns when all have run. Which thread runs which i is not fixed, so each
+/// i must write its own part of the result. A loop started while another runs (from another thread, or inside
+/// a body) runs on its caller's thread alone.
+@inline(__always)
+func parallelFor(_ iterations: Int, threads: Int = ComputeThreads.count, _ body: (Int) -> Void) {
+    if iterations <= 0 { return }
+    if threads <= 1 || iterations == 1 {
+        for i in 0..<iterations { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        var body = body
+        withUnsafeMutablePointer(to: &body) { context in
+            vq_parallel_for(threads, iterations, { context, i in
+                context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i)
+            }, context)
+        }
+    }
+}
+
 /// Splits `0..<total` into at most `threads` contiguous ranges and runs them concurrently.
 /// Work below `minimumPerThread` items stays on the calling thread (thread start-up would cost more).
 /// Public for the layers above the engine (the optimisers' element loops).
@@ -52,8 +73,7 @@ public func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, threads
     }
     let chunk = (total + threads - 1) / threads
     // The ranges are disjoint, so the workers never touch the same elements.
-    nonisolated(unsafe) let body = body
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
+    parallelFor(threads, threads: threads) { t in
         let start = t * chunk
         let end = min(total, start + chunk)
         if start < end { body(start..<end) }
