@@ -93,7 +93,7 @@ common=(--steps "$STEPS" --warmup "$WARMUP" --json "${case_args[@]}")
 echo "# vqcodec:  $VQCODEC_BIN" >&2
 echo "# PyTorch:  $TORCH_PYTHON ($("$TORCH_PYTHON" -c 'import torch; print(torch.__version__)'))" >&2
 echo "# tree:     $(git rev-parse --short HEAD 2>/dev/null || echo '?') ($(git status --porcelain -- Sources Package.swift 2>/dev/null | wc -l) changed source files)" >&2
-echo "# machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); OpenBLAS core (Swift): $(OPENBLAS_VERBOSE=2 "$VQCODEC_BIN" bench --case gemm-2048 --steps 1 --warmup 0 2>&1 | sed -n 's/^Core: //p' | head -1)${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}" >&2
+echo "# machine:  $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); OpenBLAS core (Swift): $("$VQCODEC_BIN" bench --case gemm-2048 --steps 1 --warmup 0 --json 2>/dev/null | sed -n 's/.*"blas_core":"\([^"]*\)".*/\1/p' | head -1)${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}" >&2
 echo "# rounds=$ROUNDS steps=$STEPS warmup=$WARMUP threads=[$THREADS] cases=[${CASES:-all}]  raw: $OUT" >&2
 failures=0
 
