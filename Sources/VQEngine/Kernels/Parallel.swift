@@ -62,7 +62,7 @@ func parallelFor(_ iterations: Int, threads: Int = ComputeThreads.count, _ body:
 }
 
 /// Splits `0..<total` into at most `threads` contiguous ranges and runs them concurrently.
-/// Work below `minimumPerThread` items stays on the calling thread (thread start-up would cost more).
+/// Work below `minimumPerThread` items stays on the calling thread (splitting it would cost more than it saves).
 /// Public for the layers above the engine (the optimisers' element loops).
 @inline(__always)
 public func parallelRanges(_ total: Int, minimumPerThread: Int = 16_384, threads: Int = ComputeThreads.count,
