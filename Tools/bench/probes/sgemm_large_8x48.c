@@ -8,7 +8,6 @@
 //   N=2112 R=41 /tmp/refenv/bin/python Tools/bench/probes/large_gemm_vs_torch.py /tmp/large.so /tmp/large48.so
 #include <immintrin.h>
 #include <stdlib.h>
-#include <string.h>
 #define MR 8
 #define NR 48
 #ifndef KC
@@ -104,7 +103,7 @@ __attribute__((noinline)) static void kernel(size_t kc, const float *ap, const f
 static void *buffer(size_t bytes) { void *p; return posix_memalign(&p, 64, bytes) ? NULL : p; }
 int vq_sgemm_avx512(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a, size_t lda,
                     const float *b, size_t ldb, float beta, float *c, size_t ldc, const float *bias, float *sums) {
-    if (ta || tb || n % NR) return 0;
+    if (ta || tb || n % NR || alpha != 1 || beta != 0 || bias || sums) return 0;
 #ifdef SKIP_PACKING
     static float *pb, *pa; static int once;
     if (!pb) { pb = buffer((size_t)KC * NC * 4); pa = buffer((size_t)KC * (MC + MR) * 4); }
