@@ -84,6 +84,14 @@ int vq_sgemm_avx512(int trans_a, int trans_b, size_t m, size_t n, size_t k, floa
                     size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc, const float *bias,
                     float *a_row_sums);
 
+/// C[m x n] = op(A) * op(B) + beta * C for beta 0 or 1 (C is not read when beta is 0), row-major with
+/// cblas_sgemm's leading dimensions, B untransposed, on up to `threads` of the engine's threads
+/// (`vq_parallel_for`): for large products (hundreds to thousands on every side). Every element sums over k in
+/// the same order whatever the thread count. Returns 1, or 0 without touching C when a size is 0, beta is neither
+/// 0 nor 1, the CPU lacks AVX-512 or the packing buffers cannot be allocated.
+int vq_sgemm_large(int trans_a, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
+                   size_t ldb, float beta, float *c, size_t ldc, size_t threads);
+
 /// Calls body(context, i) once for every i in 0..<iterations, on the calling thread and up to threads - 1
 /// of the engine's worker threads (started on first use), and returns when all calls have returned. Each
 /// iteration runs exactly once; which thread runs it is not fixed. Idle workers spin for 2 ms after a loop

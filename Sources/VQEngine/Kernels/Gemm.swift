@@ -27,8 +27,14 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         if let bias { for i in 0..<m { for j in 0..<n { c[i * ldc + j] += bias[j] } } }
         return
     }
+    let kernel = chosen ?? GemmKernel.choose(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k)
+    // The large-product kernel threads itself (B packed once for all threads); products it does not take, and a
+    // failed allocation, go on to OpenBLAS below.
+    if kernel == .large, alpha == 1, beta == 0 || beta == 1, bias == nil, aRowSums == nil, !transposeB,
+       vq_sgemm_large(transposeA ? 1 : 0, m, n, k, a, lda, b, ldb, beta, c, ldc, threads) == 1 {
+        return
+    }
     ComputeThreads.prepareBLAS()
-    let kernel = chosen ?? GemmKernel.choose(transposeA: transposeA, m: m, n: n, k: k)
     // Below about 4 MFLOP a split does not pay, even with workers that start within a microsecond (a limit of 1
     // MFLOP: 0.87-1.02x in A/B runs of the training cases at 2 threads, 2026-12-01).
     guard threads > 1, 2 * m * n * k >= 4_000_000 else {
@@ -69,12 +75,20 @@ enum GemmKernel {
     /// where it is 5-15% faster than OpenBLAS 0.3.21 because it reads A in place instead of packing it, and
     /// weight gradients (A transposed, a long k), where it packs both operands a panel at a time and sums the
     /// bias gradient on the way: as fast as OpenBLAS without that sum, or up to 8% faster (Tools/bench/probes/
-    /// gemm_vs_torch.py, kernel_pair.c). Square products (gemm-2048: 5-15% slower) and small ones stay on
-    /// OpenBLAS.
+    /// gemm_vs_torch.py, kernel_pair.c). Small products stay on OpenBLAS.
     case engine
+    /// The engine's kernel for large products (`vq_sgemm_large`: MKL's 8 x 48 tiles, an assembly inner loop, B
+    /// packed once for all threads), with at least `largeSide` on every side and B untransposed: gemm-2048 at
+    /// 0.94-0.98 of MKL's speed at 1 thread and 0.95 at 2, where OpenBLAS 0.3.21 reaches 0.90 and 0.82
+    /// (Tools/bench/probes/gemm_large_vs_torch.py). Anything else it is given runs on OpenBLAS.
+    case large
 
-    static func choose(transposeA: Bool, m: Int, n: Int, k: Int) -> GemmKernel {
-        guard VectorUnit.hasAVX512, n <= 1024 else { return .openBLAS }
+    static let largeSide = 1024
+
+    static func choose(transposeA: Bool, transposeB: Bool = false, m: Int, n: Int, k: Int) -> GemmKernel {
+        guard VectorUnit.hasAVX512 else { return .openBLAS }
+        if !transposeB && min(m, n, k) >= largeSide { return .large }
+        guard n <= 1024 else { return .openBLAS }
         return (transposeA ? m <= 1024 && k >= 1024 : m >= 1024 && k <= 1024) ? .engine : .openBLAS
     }
 
