@@ -176,11 +176,41 @@ AVX512 static void kernel_8x48(size_t kc, const float *a, const float *b, float 
           "zmm25", "zmm26", "zmm27", "zmm28", "zmm29", "zmm30", "zmm31", "cc", "memory");
 }
 
+/// A tile of at most 32 columns, the last of a width that is not a multiple of 48 (2,048 = 42 x 48 + 32): two
+/// vectors a step instead of three, so no multiplications go to padding. Written with intrinsics: it is a small
+/// share of a product.
+AVX512 static void kernel_narrow(size_t kc, const float *a, const float *b, float *c, size_t ldc, size_t rows,
+                                 size_t columns, int add) {
+    __m512 c0[MR], c1[MR];
+    for (size_t r = 0; r < MR; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (size_t k = 0; k < kc; k++, a += MR, b += NR) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        for (size_t r = 0; r < MR; r++) {
+            __m512 x = _mm512_set1_ps(a[r]);
+            c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+        }
+    }
+    __mmask16 low = vq_lanes_below(columns), high = vq_lanes_below(columns > 16 ? columns - 16 : 0);
+    for (size_t r = 0; r < rows; r++, c += ldc) {
+        if (add) {
+            c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(low, c));
+            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(high, c + 16));
+        }
+        _mm512_mask_storeu_ps(c, low, c0[r]);
+        _mm512_mask_storeu_ps(c + 16, high, c1[r]);
+    }
+}
+
 /// One tile of C at `c`, `rows` x `columns` of it real. Whole tiles are written in place (their rows prefetched
 /// into L2 first: they come from memory, and the kernel would wait for them at its end); edge tiles go through a
-/// scratch tile.
+/// scratch tile, narrow ones through `kernel_narrow`.
 AVX512 static void tile(size_t kc, const float *ap, const float *bp, float *c, size_t ldc, size_t rows,
                         size_t columns, int add) {
+    if (columns <= 32) {
+        kernel_narrow(kc, ap, bp, c, ldc, rows, columns, add);
+        return;
+    }
     if (rows == MR && columns == NR) {
         for (size_t r = 0; r < MR; r++) {
             const char *row = (const char *)(c + r * ldc);

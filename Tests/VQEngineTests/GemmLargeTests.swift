@@ -23,10 +23,11 @@ import Testing
         } } }
     }
 
-    /// m past a tile (8) and across thread bands; n past a panel (48) and past a block of columns (2,112); k past a
+    /// m past a tile (8) and across thread bands; n past a panel (48), in a narrow one (at most 32 columns) and past
+    /// a block of columns (2,112); k past a
     /// step group (4) and across blocks of k (512, evened out). Both layouts of A, beta 0 (C starts as NaN, so a
     /// read of it shows) and 1, on 1 to 3 threads.
-    @Test(arguments: [(1, 1, 1), (8, 48, 4), (13, 50, 9), (17, 100, 520), (9, 2200, 40), (130, 60, 1030), (70, 97, 7)])
+    @Test(arguments: [(1, 1, 1), (8, 48, 4), (13, 50, 9), (11, 30, 21), (16, 2080, 5), (17, 100, 520), (9, 2200, 40), (130, 60, 1030), (70, 97, 7)])
     func matchesADoubleLoop(m: Int, n: Int, k: Int) {
         guard VectorUnit.hasAVX512 else { return }
         var rng = RandomGenerator(seed: UInt64(m * 7 + n * 3 + k))
@@ -63,6 +64,27 @@ import Testing
         let one = run(threads: 1)
         #expect(run(threads: 2) == one)
         #expect(run(threads: 3) == one)
+    }
+
+    /// Leading dimensions longer than the rows (a block of a bigger matrix): the padding is neither read into the
+    /// product nor written.
+    @Test func paddedLeadingDimensions() {
+        guard VectorUnit.hasAVX512 else { return }
+        var rng = RandomGenerator(seed: 59)
+        let m = 21, n = 100, k = 530, lda = k + 3, ldb = n + 5, ldc = n + 7
+        let a = rng.normal([m * lda]).data, b = rng.normal([k * ldb]).data
+        var c = [Float](repeating: .nan, count: m * ldc)
+        let status = a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+            vq_sgemm_large(0, m, n, k, ap.baseAddress!, lda, bp.baseAddress!, ldb, 0, cp.baseAddress!, ldc, 2)
+        } } }
+        #expect(status == 1)
+        var worst = 0.0
+        for i in 0..<m { for j in 0..<n {
+            let exact = (0..<k).reduce(0.0) { $0 + Double(a[i * lda + $1]) * Double(b[$1 * ldb + j]) }
+            worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - exact))
+        } }
+        #expect(worst <= 1e-3, "off by \(worst)")
+        #expect((0..<m).allSatisfy { i in (n..<ldc).allSatisfy { c[i * ldc + $0].isNaN } }, "padding of C written")
     }
 
     /// A beta other than 0 and 1, or an empty product, is refused without touching C.
