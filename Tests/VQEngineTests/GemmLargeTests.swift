@@ -1,4 +1,5 @@
 import CKernels
+import Dispatch
 import Testing
 @testable import VQEngine
 
@@ -85,6 +86,35 @@ import Testing
         } }
         #expect(worst <= 1e-3, "off by \(worst)")
         #expect((0..<m).allSatisfy { i in (n..<ldc).allSatisfy { c[i * ldc + $0].isNaN } }, "padding of C written")
+    }
+
+    /// Callers on four threads at once, of products of different sizes, each get their own product: one of them
+    /// takes the kept packing buffer, the others map their own.
+    @Test func concurrentCallersEachGetTheirProduct() {
+        guard VectorUnit.hasAVX512 else { return }
+        let shapes = [(40, 100, 600), (70, 50, 530), (9, 200, 1030), (33, 49, 17)]
+        var rng = RandomGenerator(seed: 61)
+        let inputs = shapes.map { (m, n, k) in (rng.normal([m * k]).data, rng.normal([k * n]).data) }
+        let expected: [[Float]] = shapes.indices.map { i in
+            let (m, n, k) = shapes[i]
+            var c = [Float](repeating: 0, count: m * n)
+            _ = Self.large(transposeA: false, m: m, n: n, k: k, a: inputs[i].0, b: inputs[i].1, beta: 0, c: &c, threads: 1)
+            return c
+        }
+        for _ in 0..<5 {
+            nonisolated(unsafe) let results = UnsafeMutableBufferPointer<[Float]>.allocate(capacity: shapes.count)
+            results.initialize(repeating: [])
+            DispatchQueue.concurrentPerform(iterations: shapes.count) { i in
+                let (m, n, k) = shapes[i]
+                var c = [Float](repeating: 0, count: m * n)
+                _ = Self.large(transposeA: false, m: m, n: n, k: k, a: inputs[i].0, b: inputs[i].1, beta: 0, c: &c,
+                               threads: 2)
+                results[i] = c
+            }
+            #expect(Array(results) == expected)
+            results.deinitialize()
+            results.deallocate()
+        }
     }
 
     /// A beta other than 0 and 1, or an empty product, is refused without touching C.

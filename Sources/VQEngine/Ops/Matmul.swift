@@ -1,4 +1,5 @@
-/// Matrix products: `cblas_sgemm`, or the engine's AVX-512 kernel for tall products (Kernels/Gemm.swift).
+/// Matrix products: `cblas_sgemm`, or the engine's AVX-512 kernels for tall and for large products
+/// (Kernels/Gemm.swift).
 
 extension Tensor {
     /// Batched matrix product: self [..., m, k] times other [..., k, n] -> [..., m, n]. `other` may be a plain

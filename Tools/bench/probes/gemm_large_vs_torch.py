@@ -4,8 +4,9 @@ quartiles of the paired ratios time(torch) / time(it): above 1, faster than MKL.
     clang -O2 -shared -fPIC -I Sources/CKernels/include Sources/CKernels/gemm_large.c \\
         Sources/CKernels/thread_pool.c -o /tmp/large.so
     T=1 N=2048 R=31 OPENBLAS_CORETYPE=SkylakeX /tmp/refenv/bin/python Tools/bench/probes/gemm_large_vs_torch.py /tmp/large.so [more.so]
-Env: T threads (1 or 2; OpenBLAS at 2 threads runs as two single-threaded halves of rows, as the engine split
-them), N size, R rounds. OPENBLAS_NUM_THREADS is forced to 1.
+Env: T threads (1 or 2; OpenBLAS at 2 threads runs as two single-threaded halves of rows, as the engine splits
+them), N size, R rounds, NOCHECK=1 to time experimental builds that give wrong products (skipped packing, one
+panel reused). OPENBLAS_NUM_THREADS is forced to 1.
 """
 import ctypes, os, statistics, sys, threading, time
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
