@@ -9,10 +9,11 @@
 // on gemm-2048 (Tools/bench/probes/sgemm_large_8x48.c), this one 0.94-0.98 (probes/gemm_large_vs_torch.py). It
 // loads the next step's B while the current one is multiplied, and prefetches A and B 16 steps ahead.
 //
-// With several threads, each packs a share of the B block, then multiplies its own band of rows of C: B is packed
-// once, not once a thread (two single-threaded OpenBLAS halves each pack all of B). Every element of C is the
-// same sum in the same order whatever the thread count: k runs in order within blocks, the blocks in order, and
-// the block sizes depend only on the shape.
+// With several threads, B's panels are packed, then blocks of MC rows of C multiplied, each claimed by whichever
+// thread is free (a core the machine slows down takes fewer; fixed halves were 0.917 of MKL at 2 threads, these
+// 0.937, probes/gemm_large_vs_torch.py, 31 rounds). B is packed once, not once a thread (two single-threaded
+// OpenBLAS halves each pack all of B). Every element of C is the same sum in the same order whatever the thread
+// count: k runs in order within blocks, the blocks in order, and the block sizes depend only on the shape.
 
 #include "CKernels.h"
 #include <stdlib.h>
@@ -234,31 +235,32 @@ typedef struct {
     size_t m, n, k, lda, ldb, ldc, threads;
     const float *a, *b;
     float *c, *packed_b, *packed_a[MAX_THREADS];
-    size_t jc, nc, pc, kc, panels, band, mc_block;
+    size_t jc, nc, pc, kc, panels, mc_block;
+    _Atomic int slot_taken[MAX_THREADS];
 } product;
 
-static void pack_b_share(void *context, size_t part) {
+static void pack_b_panel(void *context, size_t panel) {
     product *p = context;
-    size_t share = (p->panels + p->threads - 1) / p->threads;
-    size_t first = min_size(p->panels, part * share), end = min_size(p->panels, first + share);
-    pack_b_panels(p->b, p->ldb, p->pc, p->jc, p->kc, p->nc, first, end, p->packed_b);
+    pack_b_panels(p->b, p->ldb, p->pc, p->jc, p->kc, p->nc, panel, panel + 1, p->packed_b);
 }
 
-/// Thread `part`'s band of rows of C over the current blocks of k and of columns.
-AVX512 static void multiply_band(void *context, size_t part) {
+/// Block `index` of MC rows of C over the current blocks of k and of columns, its A packed into a free slot.
+AVX512 static void multiply_block(void *context, size_t index) {
     product *p = context;
-    size_t start = min_size(p->m, part * p->band), end = min_size(p->m, start + p->band);
+    size_t slot = 0;
+    for (;; slot = (slot + 1) % p->threads)
+        if (!atomic_exchange(&p->slot_taken[slot], 1)) break;
+    float *packed_a = p->packed_a[slot];
+    size_t ic = index * p->mc_block, mc = min_size(p->mc_block, p->m - ic);
     int add = p->pc > 0 || p->add_first;
-    for (size_t ic = start; ic < end; ic += p->mc_block) {
-        size_t mc = min_size(p->mc_block, end - ic);
-        pack_a(p->trans_a, p->a, p->lda, ic, p->pc, mc, p->kc, p->packed_a[part]);
-        for (size_t jr = 0; jr < p->nc; jr += NR) {
-            const float *bp = p->packed_b + jr * p->kc;
-            for (size_t ir = 0; ir < mc; ir += MR)
-                tile(p->kc, p->packed_a[part] + ir * p->kc, bp, p->c + (ic + ir) * p->ldc + p->jc + jr, p->ldc,
-                     min_size(MR, mc - ir), min_size(NR, p->nc - jr), add);
-        }
+    pack_a(p->trans_a, p->a, p->lda, ic, p->pc, mc, p->kc, packed_a);
+    for (size_t jr = 0; jr < p->nc; jr += NR) {
+        const float *bp = p->packed_b + jr * p->kc;
+        for (size_t ir = 0; ir < mc; ir += MR)
+            tile(p->kc, packed_a + ir * p->kc, bp, p->c + (ic + ir) * p->ldc + p->jc + jr, p->ldc,
+                 min_size(MR, mc - ir), min_size(NR, p->nc - jr), add);
     }
+    atomic_store(&p->slot_taken[slot], 0);
 }
 
 // The packing buffers of the last product, kept for the next one, in pages of their own (mmap) rather than on the
@@ -295,12 +297,10 @@ int vq_sgemm_large(int trans_a, size_t m, size_t n, size_t k, const float *a, si
     if (m == 0 || n == 0 || k == 0 || (beta != 0 && beta != 1) || !__builtin_cpu_supports("avx512f")) return 0;
     product p = {.trans_a = trans_a, .add_first = beta == 1, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb,
                  .ldc = ldc, .a = a, .b = b, .c = c};
-    // At least 64 rows a thread, in bands on tile boundaries.
-    p.threads = min_size(min_size(threads ? threads : 1, MAX_THREADS), (m + 63) / 64);
-    p.band = round_up((m + p.threads - 1) / p.threads, MR);
-    p.mc_block = even_block(min_size(p.band, m), MC, MR);
+    p.threads = min_size(threads ? threads : 1, MAX_THREADS);
+    p.mc_block = even_block(m, MC, MR);
     size_t block_k = even_block(k, KC, 8), block_n = even_block(n, NC, NR);
-    // B's block (and one step past its last panel, read ahead by the kernel), then each thread's block of A.
+    // B's block (and one step past its last panel, read ahead by the kernel), then a block of A for each thread.
     size_t b_floats = round_up(block_k * block_n + NR, 16), a_floats = block_k * p.mc_block;
     float *buffer = take_buffer(b_floats + p.threads * a_floats);
     int ok = buffer != NULL;
@@ -314,8 +314,8 @@ int vq_sgemm_large(int trans_a, size_t m, size_t n, size_t k, const float *a, si
             p.panels = (p.nc + NR - 1) / NR;
             for (p.pc = 0; p.pc < k; p.pc += block_k) {
                 p.kc = min_size(block_k, k - p.pc);
-                vq_parallel_for(p.threads, p.threads, pack_b_share, &p);
-                vq_parallel_for(p.threads, p.threads, multiply_band, &p);
+                vq_parallel_for(p.threads, p.panels, pack_b_panel, &p);
+                vq_parallel_for(p.threads, (m + p.mc_block - 1) / p.mc_block, multiply_block, &p);
             }
         }
     }

@@ -24,11 +24,11 @@ import Testing
         } } }
     }
 
-    /// m past a tile (8) and across thread bands; n past a panel (48), in a narrow one (at most 32 columns) and past
+    /// m past a tile (8) and across blocks of rows (384, evened out); n past a panel (48), in a narrow one (at most 32 columns) and past
     /// a block of columns (2,112); k past a
     /// step group (4) and across blocks of k (512, evened out). Both layouts of A, beta 0 (C starts as NaN, so a
     /// read of it shows) and 1, on 1 to 3 threads.
-    @Test(arguments: [(1, 1, 1), (8, 48, 4), (13, 50, 9), (11, 30, 21), (16, 2080, 5), (17, 100, 520), (9, 2200, 40), (130, 60, 1030), (70, 97, 7)])
+    @Test(arguments: [(1, 1, 1), (8, 48, 4), (13, 50, 9), (11, 30, 21), (16, 2080, 5), (17, 100, 520), (9, 2200, 40), (130, 60, 1030), (70, 97, 7), (800, 50, 20)])
     func matchesADoubleLoop(m: Int, n: Int, k: Int) {
         guard VectorUnit.hasAVX512 else { return }
         var rng = RandomGenerator(seed: UInt64(m * 7 + n * 3 + k))
@@ -51,11 +51,12 @@ import Testing
         }
     }
 
-    /// Bands of rows on two or three threads give the bits of one thread, over several blocks of k and columns.
+    /// Blocks of rows claimed by two or three threads give the bits of one thread, over several blocks of k and
+    /// columns.
     @Test func threadCountsGiveTheSameBits() {
         guard VectorUnit.hasAVX512 else { return }
         var rng = RandomGenerator(seed: 47)
-        let m = 300, n = 2250, k = 1100
+        let m = 900, n = 1000, k = 1100
         let a = rng.normal([m * k]).data, b = rng.normal([k * n]).data
         func run(threads: Int) -> [Float] {
             var c = [Float](repeating: 0, count: m * n)
