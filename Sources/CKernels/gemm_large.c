@@ -6,7 +6,7 @@
 // broadcasts eight values of A. B is packed a block of k at a time, the whole width of C (up to NC columns), into
 // panels 48 wide; A a block of MC rows at a time into panels 8 high. One B panel at a time meets every A panel of
 // the block. The inner loop is written in assembly: the compiler's loop from intrinsics reached 0.90-0.92 of MKL
-// on gemm-2048 (Tools/bench/probes/sgemm_large_8x48.c), this one 0.94-0.98 (probes/gemm_large_vs_torch.py). It
+// on gemm-2048 (Tools/bench/probes/sgemm_large_8x48.c), this one 0.91-0.99 (probes/gemm_large_vs_torch.py). It
 // loads the next step's B while the current one is multiplied, and prefetches A and B 16 steps ahead.
 //
 // With several threads, B's panels are packed, then blocks of MC rows of C multiplied, each claimed by whichever
@@ -297,8 +297,9 @@ int vq_sgemm_large(int trans_a, size_t m, size_t n, size_t k, const float *a, si
     if (m == 0 || n == 0 || k == 0 || (beta != 0 && beta != 1) || !__builtin_cpu_supports("avx512f")) return 0;
     product p = {.trans_a = trans_a, .add_first = beta == 1, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb,
                  .ldc = ldc, .a = a, .b = b, .c = c};
-    p.threads = min_size(threads ? threads : 1, MAX_THREADS);
     p.mc_block = even_block(m, MC, MR);
+    // No more threads than blocks of rows: each running block holds a slot for its A.
+    p.threads = min_size(min_size(threads ? threads : 1, MAX_THREADS), (m + p.mc_block - 1) / p.mc_block);
     size_t block_k = even_block(k, KC, 8), block_n = even_block(n, NC, NR);
     // B's block (and one step past its last panel, read ahead by the kernel), then a block of A for each thread.
     size_t b_floats = round_up(block_k * block_n + NR, 16), a_floats = block_k * p.mc_block;

@@ -79,8 +79,8 @@ enum GemmKernel {
     case engine
     /// The engine's kernel for large products (`vq_sgemm_large`: MKL's 8 x 48 tiles, an assembly inner loop, B
     /// packed once for all threads), with at least `largeSide` on every side and B untransposed: gemm-2048 at
-    /// 0.94-0.98 of MKL's speed at 1 thread and 0.95 at 2, where OpenBLAS 0.3.21 reaches 0.90 and 0.82
-    /// (Tools/bench/probes/gemm_large_vs_torch.py). Anything else it is given runs on OpenBLAS.
+    /// 0.91-0.99 of MKL's speed at 1 thread and 0.92-0.96 at 2, where OpenBLAS 0.3.21 reaches 0.84-0.97 and
+    /// 0.81-0.83 (Tools/bench/probes/gemm_large_vs_torch.py). Anything else it is given runs on OpenBLAS.
     case large
 
     static let largeSide = 1024
