@@ -4,15 +4,17 @@
 // own sum of (B - j) w_j. The AVX2 path handles 32-byte vectors of 16 words with signed 16-bit multiply-adds.
 
 #include "CKernels.h"
+#include <stdatomic.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define VQ_X86 1
 #endif
 
-static int force_portable = 0;
+// Atomic: a test sets it while other tests' checkpoint writes read it (the two paths give the same sums).
+static _Atomic int force_portable = 0;
 
-void vq_fletcher32_force_portable(int on) { force_portable = on; }
+void vq_fletcher32_force_portable(int on) { atomic_store_explicit(&force_portable, on, memory_order_relaxed); }
 
 // Adds words [from, to) to the running sums, one at a time (the tail of the fast path, and the portable path).
 static void add_words(const uint8_t *bytes, size_t from, size_t to, uint64_t *s1, uint64_t *s2, int *nonzero) {
@@ -85,7 +87,7 @@ static size_t add_blocks_avx2(const uint8_t *bytes, size_t words, uint64_t *s1, 
 
 int vq_fletcher32_uses_avx2(void) {
 #ifdef VQ_X86
-    return !force_portable && __builtin_cpu_supports("avx2");
+    return !atomic_load_explicit(&force_portable, memory_order_relaxed) && __builtin_cpu_supports("avx2");
 #else
     return 0;
 #endif

@@ -125,10 +125,19 @@ public func parallelMap<T: Sendable>(_ count: Int, threads: Int = CodecThreads.c
 }
 
 private final class ResultBox<T>: @unchecked Sendable {
-    private var storage: [T?]
-    init(_ count: Int) { storage = Array(repeating: nil, count: count) }
-    // Each index is written by exactly one worker; the array is not resized.
-    func set(_ i: Int, _ value: T) { storage.withUnsafeMutableBufferPointer { $0[i] = value } }
+    // A buffer, not an array: workers writing their slots of one array each take a mutating access to the whole
+    // array at once (ThreadSanitizer reports it as a race).
+    private let storage: UnsafeMutableBufferPointer<T?>
+    init(_ count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
+    }
+    deinit {
+        _ = storage.deinitialize()
+        storage.deallocate()
+    }
+    // Each index is written by exactly one worker.
+    func set(_ i: Int, _ value: T) { storage[i] = value }
     func values() -> [T] { storage.map { $0! } }
 }
 
