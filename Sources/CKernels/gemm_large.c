@@ -37,21 +37,19 @@ static inline size_t even_block(size_t total, size_t limit, size_t step) {
     return round_up((total + blocks - 1) / blocks, step);
 }
 
-/// Packs B[pc..<pc+kc, jc+j..] (untransposed) into the panels of NR columns with indices first..<end, each
-/// kc x NR, k-major, columns past `nc` zero.
-AVX512 static void pack_b_panels(const float *b, size_t ldb, size_t pc, size_t jc, size_t kc, size_t nc,
-                                 size_t first, size_t end, float *packed) {
-    for (size_t p = first; p < end; p++) {
-        size_t j = p * NR, width = min_size(NR, nc - j);
-        __mmask16 m0 = vq_lanes_below(width), m1 = vq_lanes_below(width > 16 ? width - 16 : 0);
-        __mmask16 m2 = vq_lanes_below(width > 32 ? width - 32 : 0);
-        const float *source = b + pc * ldb + jc + j;
-        float *panel = packed + j * kc;
-        for (size_t k = 0; k < kc; k++, source += ldb, panel += NR) {
-            _mm512_store_ps(panel, _mm512_maskz_loadu_ps(m0, source));
-            _mm512_store_ps(panel + 16, _mm512_maskz_loadu_ps(m1, source + 16));
-            _mm512_store_ps(panel + 32, _mm512_maskz_loadu_ps(m2, source + 32));
-        }
+/// Packs panel `index` of B[pc..<pc+kc, jc..<jc+nc] (untransposed): its NR columns, kc x NR, k-major, at
+/// packed + index * NR * kc, columns past `nc` zero.
+AVX512 static void pack_b_panel(const float *b, size_t ldb, size_t pc, size_t jc, size_t kc, size_t nc,
+                                size_t index, float *packed) {
+    size_t j = index * NR, width = min_size(NR, nc - j);
+    __mmask16 m0 = vq_lanes_below(width), m1 = vq_lanes_below(width > 16 ? width - 16 : 0);
+    __mmask16 m2 = vq_lanes_below(width > 32 ? width - 32 : 0);
+    const float *source = b + pc * ldb + jc + j;
+    float *panel = packed + j * kc;
+    for (size_t k = 0; k < kc; k++, source += ldb, panel += NR) {
+        _mm512_store_ps(panel, _mm512_maskz_loadu_ps(m0, source));
+        _mm512_store_ps(panel + 16, _mm512_maskz_loadu_ps(m1, source + 16));
+        _mm512_store_ps(panel + 32, _mm512_maskz_loadu_ps(m2, source + 32));
     }
 }
 
@@ -232,16 +230,16 @@ AVX512 static void tile(size_t kc, const float *ap, const float *bp, float *c, s
 
 typedef struct {
     int trans_a, add_first;
-    size_t m, n, k, lda, ldb, ldc, threads;
+    size_t m, lda, ldb, ldc, threads, mc_block;
     const float *a, *b;
     float *c, *packed_b, *packed_a[MAX_THREADS];
-    size_t jc, nc, pc, kc, panels, mc_block;
+    size_t jc, nc, pc, kc;  // the current blocks of columns and of k
     _Atomic int slot_taken[MAX_THREADS];
 } product;
 
-static void pack_b_panel(void *context, size_t panel) {
+static void pack_b_share(void *context, size_t index) {
     product *p = context;
-    pack_b_panels(p->b, p->ldb, p->pc, p->jc, p->kc, p->nc, panel, panel + 1, p->packed_b);
+    pack_b_panel(p->b, p->ldb, p->pc, p->jc, p->kc, p->nc, index, p->packed_b);
 }
 
 /// Block `index` of MC rows of C over the current blocks of k and of columns, its A packed into a free slot.
@@ -295,37 +293,33 @@ static void give_back_buffer(float *floats) {
 int vq_sgemm_large(int trans_a, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b,
                    size_t ldb, float beta, float *c, size_t ldc, size_t threads) {
     if (m == 0 || n == 0 || k == 0 || (beta != 0 && beta != 1) || !__builtin_cpu_supports("avx512f")) return 0;
-    product p = {.trans_a = trans_a, .add_first = beta == 1, .m = m, .n = n, .k = k, .lda = lda, .ldb = ldb,
-                 .ldc = ldc, .a = a, .b = b, .c = c};
+    product p = {.trans_a = trans_a, .add_first = beta == 1, .m = m, .lda = lda, .ldb = ldb, .ldc = ldc, .a = a,
+                 .b = b, .c = c};
     // Blocks of at most MC rows, as many as a multiple of the thread count where the rows allow (1,024 rows in
     // three blocks left one of two threads idle for a third of the time: 0.78 of MKL at 2 threads), evened out.
     size_t wanted = min_size(threads ? threads : 1, MAX_THREADS);
     size_t row_blocks = min_size(round_up((m + MC - 1) / MC, wanted), (m + MR - 1) / MR);
     p.mc_block = round_up((m + row_blocks - 1) / row_blocks, MR);
+    row_blocks = (m + p.mc_block - 1) / p.mc_block;
     // No more threads than blocks of rows: each running block holds a slot for its A.
-    p.threads = min_size(wanted, (m + p.mc_block - 1) / p.mc_block);
+    p.threads = min_size(wanted, row_blocks);
     size_t block_k = even_block(k, KC, 8), block_n = even_block(n, NC, NR);
     // B's block (and one step past its last panel, read ahead by the kernel), then a block of A for each thread.
     size_t b_floats = round_up(block_k * block_n + NR, 16), a_floats = block_k * p.mc_block;
     float *buffer = take_buffer(b_floats + p.threads * a_floats);
-    int ok = buffer != NULL;
-    if (ok) {
-        p.packed_b = buffer;
-        for (size_t t = 0; t < p.threads; t++) p.packed_a[t] = buffer + b_floats + t * a_floats;
-    }
-    if (ok) {
-        for (p.jc = 0; p.jc < n; p.jc += block_n) {
-            p.nc = min_size(block_n, n - p.jc);
-            p.panels = (p.nc + NR - 1) / NR;
-            for (p.pc = 0; p.pc < k; p.pc += block_k) {
-                p.kc = min_size(block_k, k - p.pc);
-                vq_parallel_for(p.threads, p.panels, pack_b_panel, &p);
-                vq_parallel_for(p.threads, (m + p.mc_block - 1) / p.mc_block, multiply_block, &p);
-            }
+    if (!buffer) return 0;
+    p.packed_b = buffer;
+    for (size_t t = 0; t < p.threads; t++) p.packed_a[t] = buffer + b_floats + t * a_floats;
+    for (p.jc = 0; p.jc < n; p.jc += block_n) {
+        p.nc = min_size(block_n, n - p.jc);
+        for (p.pc = 0; p.pc < k; p.pc += block_k) {
+            p.kc = min_size(block_k, k - p.pc);
+            vq_parallel_for(p.threads, (p.nc + NR - 1) / NR, pack_b_share, &p);
+            vq_parallel_for(p.threads, row_blocks, multiply_block, &p);
         }
     }
     give_back_buffer(buffer);
-    return ok;
+    return 1;
 }
 
 #else
