@@ -6,8 +6,9 @@
 // broadcasts eight values of A. B is packed a block of k at a time, the whole width of C (up to NC columns), into
 // panels 48 wide; A a block of MC rows at a time into panels 8 high. One B panel at a time meets every A panel of
 // the block. The inner loop is written in assembly: the compiler's loop from intrinsics reached 0.90-0.92 of MKL
-// on gemm-2048 (Tools/bench/probes/sgemm_large_8x48.c), this one 0.91-0.99 (probes/gemm_large_vs_torch.py). It
-// loads the next step's B while the current one is multiplied, and prefetches A and B 16 steps ahead.
+// on gemm-2048 (Tools/bench/probes/sgemm_large_8x48.c), this one 0.91-0.99 (probes/gemm_large_vs_torch.py), on an
+// Intel Xeon; on an AMD EPYC (Zen 4), where MKL is slower, 1.27. It loads the next step's B while the current one
+// is multiplied, and prefetches A and B 16 steps ahead.
 //
 // With several threads, B's panels are packed, then blocks of MC rows of C multiplied, each claimed by whichever
 // thread is free (a core the machine slows down takes fewer; fixed halves were 0.917 of MKL at 2 threads, these

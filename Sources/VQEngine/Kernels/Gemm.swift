@@ -78,9 +78,10 @@ enum GemmKernel {
     /// gemm_vs_torch.py, kernel_pair.c). Small products stay on OpenBLAS.
     case engine
     /// The engine's kernel for large products (`vq_sgemm_large`: MKL's 8 x 48 tiles, an assembly inner loop, B
-    /// packed once for all threads), with at least `largeSide` on every side and B untransposed: gemm-2048 at
-    /// 0.91-0.99 of MKL's speed at 1 thread and 0.92-0.96 at 2, where OpenBLAS 0.3.21 reaches 0.84-0.97 and
-    /// 0.81-0.83 (Tools/bench/probes/gemm_large_vs_torch.py). Anything else it is given runs on OpenBLAS.
+    /// packed once for all threads), with at least `largeSide` on every side and B untransposed. gemm-2048 on an
+    /// Intel Xeon: 0.91-0.99 of MKL's speed at 1 thread and 0.92-0.96 at 2, where OpenBLAS 0.3.21 reaches
+    /// 0.84-0.97 and 0.81-0.83; on an AMD EPYC (Zen 4) 1.27 and 1.23, OpenBLAS 1.22 and 1.13 (Tools/bench/probes/
+    /// gemm_large_vs_torch.py). Anything else it is given runs on OpenBLAS.
     case large
 
     static let largeSide = 1024
