@@ -23,7 +23,6 @@ import Testing
 
     @Test func matchesTheDefinitionOnTiesNaNsAndInfinities() {
         var rng = RandomGenerator(seed: 11)
-        var checked = 0
         for codes in [1, 3, 7, 8, 9, 15, 16, 17, 24, 64, 70, 512] {
             for pattern in 0..<12 {
                 // Few distinct values, so ties fall in every lane, across lanes and in the tail.
@@ -43,10 +42,8 @@ import Testing
                 }
                 let expected = Self.reference(dots: dots, squaredNorm: 0.5, codeNorms: codeNorms)
                 #expect(Self.scan(dots, 0.5, codeNorms) == expected, "codes \(codes), pattern \(pattern)")
-                checked += 1
             }
         }
-        #expect(checked == 144)
     }
 
     @Test func squaredNormsSumInTheOrderOfOneRowAtATime() {
