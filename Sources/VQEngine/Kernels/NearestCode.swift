@@ -44,10 +44,10 @@ func nearestCodeIndices(vectors: UnsafePointer<Float>, count: Int, codebook: Uns
 /// Each row's sum of squares, element 0 first to the last, as one row at a time would sum it; four rows at a
 /// time, so four chains of additions run side by side instead of one waiting on each addition.
 @inline(__always)
-func squaredNorms(_ rows: UnsafePointer<Float>, rows count: Int, dimension: Int, into norms: UnsafeMutablePointer<Float>) {
+func squaredNorms(_ vectors: UnsafePointer<Float>, rows count: Int, dimension: Int, into norms: UnsafeMutablePointer<Float>) {
     var r = 0
     while r + 4 <= count {
-        let z0 = rows + r * dimension, z1 = z0 + dimension, z2 = z1 + dimension, z3 = z2 + dimension
+        let z0 = vectors + r * dimension, z1 = z0 + dimension, z2 = z1 + dimension, z3 = z2 + dimension
         var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
         for d in 0..<dimension {
             s0 += z0[d] * z0[d]; s1 += z1[d] * z1[d]; s2 += z2[d] * z2[d]; s3 += z3[d] * z3[d]
@@ -56,7 +56,7 @@ func squaredNorms(_ rows: UnsafePointer<Float>, rows count: Int, dimension: Int,
         r += 4
     }
     for r in r..<count {
-        let z = rows + r * dimension
+        let z = vectors + r * dimension
         var s: Float = 0
         for d in 0..<dimension { s += z[d] * z[d] }
         norms[r] = s

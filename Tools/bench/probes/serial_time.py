@@ -19,6 +19,9 @@ for line in open(sys.argv[1]):
         current[2].append(parts[1] if len(parts) > 1 else "?")
 
 busiest = [tid for tid, _ in collections.Counter(s[0] for s in samples).most_common(2)]
+if len(busiest) < 2:
+    sys.exit(f"serial_time.py: expected samples of two threads in {sys.argv[1]}, found {len(busiest)}; "
+             "record a run with --threads 2 (see the commands above)")
 main, worker = min(busiest), max(busiest)  # the main thread starts first, so it has the lower id
 worker_samples = [(time, stack[0] if stack else "?") for tid, time, stack in samples if tid == worker]
 worker_times = [time for time, _ in worker_samples]
